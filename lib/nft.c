@@ -55,11 +55,13 @@ int nft_msgs_ok(const void *buf, size_t len)
 
 	while (len - off >= sizeof(*nlh)) {
 		nlh = (const void *)((const char *)buf + off);
-		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+		/* libmnl walks attributes up to the ALIGNED end: the
+		 * padding must be inside the buffer too */
+		if (nlh->nlmsg_len < sizeof(*nlh) ||
+		    nlh->nlmsg_len > len - off ||
+		    NLMSG_ALIGN((size_t)nlh->nlmsg_len) > len - off)
 			return 0;
 		off += NLMSG_ALIGN(nlh->nlmsg_len);
-		if (off > len)
-			off = len;
 	}
 	return 1;
 }

@@ -94,12 +94,17 @@ units: $(UNIT_MUSL) $(UNIT_ASAN)
 # --- fuzz targets (libFuzzer, clang) ----------------------------------------
 F := $(B)/fuzz
 FUZZ_BIN := $(patsubst test/fuzz/%.c,$(F)/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
-	-I$(BEARSSL_INC) -DVPCNET_TEST_BUILD=1
+FUZZ_CPP := $(CPPFLAGS) -I$(BEARSSL_INC) -DVPCNET_TEST_BUILD=1
+FUZZ_SAN := -g -O1 -fsanitize=address,undefined
+FUZZ_OBJ_LIB := $(patsubst %.c,$(F)/obj/%.o,$(LIB_SRC))
 
-$(F)/%: test/fuzz/%.c $(LIB_SRC) $(BEARSSL_GLIBC_LIB)
+$(F)/obj/%.o: %.c | $(BEARSSL_LIB)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(BEARSSL_GLIBC_LIB) -lmnl
+	clang $(FUZZ_CPP) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP \
+		-c -o $@ $<
+
+$(F)/%: $(F)/obj/test/fuzz/%.o $(FUZZ_OBJ_LIB) $(BEARSSL_GLIBC_LIB)
+	clang $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lmnl
 
 fuzzers: $(FUZZ_BIN)
 
@@ -126,7 +131,7 @@ bench: depcheck
 	test/bench/run.sh
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) test/fake/node_modules
 
 .PHONY: all deps depcheck check demo bench clean units fuzzers fuzz
 .SECONDARY:

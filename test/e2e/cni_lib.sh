@@ -21,8 +21,8 @@ subnet_env() {
 		echo "FLANNEL_SUBNET=$2"
 		echo "FLANNEL_MTU=$3"
 		echo "FLANNEL_IPMASQ=$4"
-		[ -n "${5:-}" ] && echo "FLANNEL_IPV6_NETWORK=$5"
-		[ -n "${6:-}" ] && echo "FLANNEL_IPV6_SUBNET=$6"
+		[ -z "${5:-}" ] || echo "FLANNEL_IPV6_NETWORK=$5"
+		[ -z "${6:-}" ] || echo "FLANNEL_IPV6_SUBNET=$6"
 	} >"$SUBNET_ENV"
 }
 

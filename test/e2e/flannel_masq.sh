@@ -17,7 +17,11 @@ capture_start() {
 	fail "tcpdump did not start"
 }
 capture_src() {
-	wait "$(cat "$T/cap.$1.pid")" 2>/dev/null
+	for _ in $(seq 100); do
+		[ -s "$T/cap.$1" ] && break
+		sleep 0.05
+	done
+	kill "$(cat "$T/cap.$1.pid")" 2>/dev/null
 	awk '{print $3}' "$T/cap.$1" | head -n1
 }
 

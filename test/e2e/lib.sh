@@ -14,12 +14,14 @@ NS_LIST=""
 CLEANUPS=""
 PASS=0 FAIL=0 SKIPPED=0
 
-# testing NAME CMD...: run CMD, print ok/not ok.
+# testing NAME CMD...: run CMD in this shell (so mkns and on_exit in it
+# reach the cleanup trap), print ok/not ok with its output on failure.
 testing() {
 	local name=$1 out rc
 	shift
-	out=$("$@" 2>&1)
+	"$@" >"$T/.testing.out" 2>&1
 	rc=$?
+	out=$(cat "$T/.testing.out")
 	if [ $rc = 0 ]; then
 		echo "ok - $name"
 		PASS=$((PASS + 1))

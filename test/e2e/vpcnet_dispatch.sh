@@ -17,7 +17,8 @@ list_sorted_and_complete() {
 	names=$("$VPCNET" --list | awk '{print $1}')
 	[ "$names" = "$(printf '%s\n' $names | LC_ALL=C sort)" ] ||
 		fail "--list not sorted: $names"
-	for src in "$TOP"/applets/*.c; do
+	for src in "$TOP"/applets/*.c "$TOP"/applets/*/; do
+		src=${src%/}
 		src=$(basename "$src" .c | tr _ -)
 		printf '%s\n' $names | grep -qx "$src" ||
 			fail "applet $src missing from the table"

@@ -1,0 +1,13 @@
+#!/bin/bash
+# `make bench`: benchmarks side by side with Debian's upstream plugins.
+cd "$(dirname "$0")/../.." || exit 1
+echo "## binary size"
+printf 'vpcnet (all applets): %s bytes\n' "$(stat -c %s build/vpcnet)"
+printf 'upstream bridge + host-local + bandwidth: %s bytes\n' \
+	"$(stat -c %s /usr/lib/cni/bridge /usr/lib/cni/host-local \
+	/usr/lib/cni/bandwidth | awk '{s+=$1} END {print s}')"
+echo
+echo "## CNI ADD/DEL"
+test/bench/cni_add_del.sh 50 0
+echo
+test/bench/cni_add_del.sh 50 1

@@ -81,6 +81,10 @@ void fl_check(struct fl *f);
 int fl_bw_setup(struct fl *f);
 void fl_bw_teardown(struct fl *f);
 
+/* masq.c: called with the network lock held */
+int fl_masq_setup(struct fl *f);
+void fl_masq_release(struct fl *f, struct ipam *h);
+
 /* state.c: the per-container state file, results, GC */
 int fl_state_write(struct fl *f);
 void fl_state_read(struct fl *f);

@@ -80,68 +80,6 @@ static void net_unlock(int fd)
 		close(fd);
 }
 
-static int count_lease(void *arg, const struct ipam_lease *l)
-{
-	if (l->status == IPAM_LEASE_OK || l->status == IPAM_LEASE_LEGACY ||
-	    l->status == IPAM_LEASE_UNREADABLE)
-		++*(int *)arg;
-	return 0;
-}
-
-/* Masquerade rules live as long as the network has leases on this node.
- * Called with the network lock held. */
-static void masq_release_if_unused(struct fl *f, struct ipam *h)
-{
-	struct nft_sock s;
-	struct nft_err e;
-	int n = 0;
-	char buf[256];
-
-	if (ipam_list(h, count_lease, &n) < 0 || n > 0)
-		return;
-	if (nft_open(&s) < 0)
-		return;
-	if (nft_masq_teardown(&s, f->c.cni.name, &e) < 0)
-		log_warn("masquerade teardown for %s: %s", f->c.cni.name,
-			 nft_err_fmt(&e, buf, sizeof(buf)));
-	nft_close(&s);
-}
-
-static int masq_setup(struct fl *f)
-{
-	struct nft_masq m = { 0 };
-	struct ipnet subnets[2], clusters[2 * SUBNETENV_MAX_NETS];
-	const struct subnetenv *se = &f->c.se;
-	struct nft_sock s;
-	struct nft_err e;
-	char buf[256];
-	int i, r;
-
-	m.network = f->c.cni.name;
-	m.subnets = subnets;
-	m.clusters = clusters;
-	if (se->subnet.ip.family)
-		subnets[m.nsubnets++] = se->subnet;
-	if (se->subnet6.ip.family)
-		subnets[m.nsubnets++] = se->subnet6;
-	for (i = 0; i < se->nnetworks && m.nclusters < NFT_MASQ_MAX_CLUSTERS;
-	     i++)
-		clusters[m.nclusters++] = se->networks[i];
-	for (i = 0; i < se->nnetworks6 && m.nclusters < NFT_MASQ_MAX_CLUSTERS;
-	     i++)
-		clusters[m.nclusters++] = se->networks6[i];
-	r = nft_open(&s);
-	if (r < 0)
-		return cni_errf(&f->e, CNI_ERR_PLUGIN, "nfnetlink socket: %s",
-				strerror(-r));
-	r = nft_masq_setup(&s, &m, &e);
-	nft_close(&s);
-	if (r < 0)
-		return cni_errf(&f->e, CNI_ERR_PLUGIN, "ipMasq: %s",
-				nft_err_fmt(&e, buf, sizeof(buf)));
-	return 0;
-}
-
 /* Undo what a failed ADD did, in reverse; errors here are only logged. */
 static void add_rollback(struct fl *f, struct ipam *h)
 {
@@ -161,7 +99,7 @@ static void add_rollback(struct fl *f, struct ipam *h)
 		log_warn("rollback: release %s/%s: %s", f->env.containerid,
 			 f->env.ifname, h->err);
 	if (f->c.ipmasq)
-		masq_release_if_unused(f, h);
+		fl_masq_release(f, h);
 	net_unlock(lock);
 	fl_state_remove(f);
 }
@@ -185,7 +123,7 @@ static void cmd_add(struct fl *f)
 		fl_die(f);
 	r = fl_ipam_add(f, &h);
 	if (r == 0 && f->c.ipmasq)
-		r = masq_setup(f);
+		r = fl_masq_setup(f);
 	net_unlock(lock);
 	if (r < 0) {
 		add_rollback(f, &h);
@@ -237,7 +175,7 @@ static void cmd_del(struct fl *f)
 		net_unlock(lock);
 		fl_die(f);
 	}
-	masq_release_if_unused(f, &h);
+	fl_masq_release(f, &h);
 	net_unlock(lock);
 	ipam_close(&h);
 	fl_state_remove(f);
@@ -267,7 +205,7 @@ static void cmd_gc(struct fl *f)
 	if (lock < 0)
 		fl_die(f);
 	fl_gc(f, &h);
-	masq_release_if_unused(f, &h);
+	fl_masq_release(f, &h);
 	net_unlock(lock);
 	ipam_close(&h);
 }

@@ -92,9 +92,9 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Write a small file completely and durably: 0 or -errno. */
+/* Write a small file completely (and durably when sync): 0 or -errno. */
 static int put_file(int dirfd, const char *name, int flags, mode_t mode,
-		    const char *buf, size_t len)
+		    const char *buf, size_t len, int sync)
 {
 	int fd, rc;
 
@@ -103,7 +103,7 @@ static int put_file(int dirfd, const char *name, int flags, mode_t mode,
 	if (fd < 0)
 		return -errno;
 	rc = write_all(fd, buf, len);
-	if (!rc && fsync(fd) < 0)
+	if (!rc && sync && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
@@ -126,7 +126,7 @@ static int reserve(struct ipam *h, struct addctx *c, const struct ipaddr *ip,
 					   h->dir, name, strerror(errno));
 	}
 	n = snprintf(buf, sizeof(buf), "%s\r\n%s", c->cid, c->req->ifname);
-	rc = put_file(h->dirfd, name, O_EXCL, 0600, buf, (size_t)n);
+	rc = put_file(h->dirfd, name, O_EXCL, 0600, buf, (size_t)n, 1);
 	if (rc == -EEXIST)
 		return 0;
 	if (rc == 0)
@@ -149,7 +149,9 @@ static int write_last(struct ipam *h, int set, const struct ipaddr *ip)
 	snprintf(name, sizeof(name), LAST_PREFIX "%d", set);
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
 	ipam_ip_fmt(ip, txt);
-	rc = put_file(h->dirfd, tmp, O_TRUNC, 0644, txt, strlen(txt));
+	/* only a round-robin hint (upstream never syncs it): the rename
+	 * keeps it whole, and read_last takes a lost or torn one as absent */
+	rc = put_file(h->dirfd, tmp, O_TRUNC, 0644, txt, strlen(txt), 0);
 	if (!rc && renameat(h->dirfd, tmp, h->dirfd, name) < 0)
 		rc = -errno;
 	if (rc < 0) {

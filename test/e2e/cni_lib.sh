@@ -65,10 +65,11 @@ state_clean() {
 	local l
 	l=$(leases)
 	[ -z "$l" ] || fail "leases left: $l"
-	[ -z "$(ls -A "$FL_DATA" 2>/dev/null)" ] ||
-		fail "flannel state left: $(ls -A "$FL_DATA")"
-	l=$(ip -n "$NODE" -o link show type veth 2>/dev/null)
-	[ -z "$l" ] || fail "veth left: $l"
+	l=$(ls -A "$FL_DATA" 2>/dev/null | grep -vx '\.vpcnet\.lock')
+	[ -z "$l" ] || fail "flannel state left: $l"
+	l=$(ip -n "$NODE" -o link show type veth 2>/dev/null |
+		grep -o ' veth[0-9a-f]\{8\}')
+	[ -z "$l" ] || fail "pod veth left: $l"
 	l=$(ip netns exec "$NODE" nft list ruleset 2>/dev/null | grep -c masquerade)
 	[ "$l" = 0 ] || fail "masquerade rules left: $l"
 	return 0

@@ -62,9 +62,11 @@ same_result_and_state() {
 	diff <(norm "$T/r-up" | sed 's/10\.244\.3\.2\//X\//') \
 	     <(norm "$T/r-us" | sed 's/10\.244\.3\.3\//X\//') ||
 		fail "results differ (upstream <, vpcnet >)"
-	diff <(ip -n "$P-up" -d -o addr show dev eth0 | awk '{print $3,$4,$5}' |
+	diff <(ip -n "$P-up" -d -o addr show dev eth0 scope global |
+		awk '{print $3,$4,$5}' |
 		sed 's/10\.244\.3\.2/X/') \
-	     <(ip -n "$P-us" -d -o addr show dev eth0 | awk '{print $3,$4,$5}' |
+	     <(ip -n "$P-us" -d -o addr show dev eth0 scope global |
+		awk '{print $3,$4,$5}' |
 		sed 's/10\.244\.3\.3/X/') || fail "pod addresses differ"
 	diff <(ip -n "$P-up" route show | sed 's/10\.244\.3\.2/X/') \
 	     <(ip -n "$P-us" route show | sed 's/10\.244\.3\.3/X/') ||
@@ -84,8 +86,10 @@ leases_shared_both_ways() {
 	# upstream's lease (10.244.3.2) was skipped by vpcnet (got .3): now
 	# release vpcnet's pod with upstream host-local and upstream's with us.
 	[ -f "$IPAM_DATA/$NET/10.244.3.2" ] || fail "upstream lease missing"
-	expect_eq "lease format" "$(od -c "$IPAM_DATA/$NET/10.244.3.3" |
-		head -c 200 | tr -s ' ' | head -n1 | cut -c9-24)" "c t r - u s \r"
+	cmp <(printf 'ctr-us\r\neth0') "$IPAM_DATA/$NET/10.244.3.3" ||
+		fail "lease file format differs from host-local's"
+	cmp "$IPAM_DATA/$NET/10.244.3.2" <(printf 'ctr-up\r\neth0') ||
+		fail "upstream lease not as expected"
 	cni DEL ctr-up up eth0 <"$T/conf" || fail "vpcnet DEL of upstream pod"
 	[ ! -f "$IPAM_DATA/$NET/10.244.3.2" ] || fail "upstream lease kept"
 	upstream bridge DEL ctr-us us eth0 <"$T/upconf" || fail "upstream DEL"
@@ -100,7 +104,7 @@ cnitool_drives_it() {
 	mkdir -p "$bin" "$confdir"
 	"$VPCNET" --install "$bin" || return 1
 	cat >"$confdir/10-flannel.conflist" <<EOC
-{"cniVersion":"0.3.1","name":"$NET","plugins":[
+{"cniVersion":"1.0.0","name":"$NET","plugins":[
  {"type":"flannel","subnetFile":"$SUBNET_ENV","dataDir":"$FL_DATA",
   "ipam":{"dataDir":"$IPAM_DATA"},
   "delegate":{"bridge":"$BR","hairpinMode":true,"isDefaultGateway":true}}]}

@@ -19,8 +19,10 @@ PASS=0 FAIL=0 SKIPPED=0
 testing() {
 	local name=$1 out rc
 	shift
+	TFAIL=0
 	"$@" >"$T/.testing.out" 2>&1
 	rc=$?
+	[ $rc = 0 ] && [ $TFAIL != 0 ] && rc=1	# a fail() not chained to return
 	out=$(cat "$T/.testing.out")
 	if [ $rc = 0 ]; then
 		echo "ok - $name"
@@ -59,7 +61,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "$*" >&2; return 1; }
+# fail MSG: report and mark the running test failed, even when the caller
+# goes on (cmd || fail "..." in the middle of a function).
+TFAIL=0
+fail() { echo "$*" >&2; TFAIL=1; return 1; }
 skip() { echo "$*"; return 77; }
 
 # expect_eq WHAT GOT WANT

@@ -71,6 +71,40 @@ hairpin_on() {
 		grep -o "master [^ ]*")" "master $BR"
 }
 
+# A pod reaching itself through a Service address (kube-proxy's DNAT) with
+# br_netfilter on: the DNATed frame is bridged straight back out of the
+# port it came in on, which only hairpin mode allows (kubernetes#20475);
+# kube-proxy masquerades such hairpin flows, so do we here.
+hairpin_traffic() {
+	local ipa out
+	ipa=$(pod_ip a)
+	[ -d /proc/sys/net/bridge ] || skip "no br_netfilter in this kernel"
+	ip netns exec "$NODE" sysctl -qw net.bridge.bridge-nf-call-iptables=1 ||
+		skip "bridge-nf-call-iptables not settable in a netns"
+	ip netns exec "$NODE" nft -f - <<EON || return 1
+table ip ${P}svc {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		ip daddr 10.96.0.10 tcp dport 80 dnat to $ipa:8080
+	}
+	chain post {
+		type nat hook postrouting priority srcnat;
+		ip saddr $ipa ip daddr $ipa masquerade
+	}
+}
+EON
+	ip netns exec "$P-a" timeout 5 nc -l -p 8080 >"$T/hp.out" &
+	for _ in $(seq 50); do
+		ip netns exec "$P-a" ss -ltn | grep -q ':8080 ' && break
+		sleep 0.05
+	done
+	echo hairpin-ok | ip netns exec "$P-a" timeout 3 nc -N 10.96.0.10 80 ||
+		fail "connect to the service address failed"
+	wait
+	expect_eq "received through the hairpin" "$(cat "$T/hp.out")" hairpin-ok
+	ip netns exec "$NODE" nft delete table ip ${P}svc
+}
+
 default_route_and_forwarding() {
 	expect_eq "default route" "$(ip -n "$P-a" route show default)" \
 		"default via 10.244.1.1 dev eth0 " || expect_eq "default route" \
@@ -109,6 +143,8 @@ testing "pod to pod, gateway and node over IPv4" pods_ping_v4
 testing "pod to pod and gateway over IPv6" pods_ping_v6
 testing "MTU from FLANNEL_MTU on both veth ends" mtu_applied
 testing "hairpin mode on the bridge port" hairpin_on
+testing "hairpin: a pod reaches itself via a DNATed service address" \
+	hairpin_traffic
 testing "default route via gateway, ip_forward on" default_route_and_forwarding
 testing "CHECK passes, fails after the route is deleted" check_passes_then_fails
 testing "DEL twice, DEL with netns gone, nothing left" del_twice_and_gone_netns

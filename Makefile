@@ -44,7 +44,8 @@ MUSL_OBJ_LIB := $(patsubst %.c,$(M)/%.o,$(LIB_SRC) $(MUSL_MNL_SRC))
 MUSL_OBJ_APP := $(patsubst %.c,$(M)/%.o,main.c $(APP_SRC))
 MUSL_DEPS := $(VENDOR)/include/.stamp $(BEARSSL_LIB)
 
-all: $(B)/vpcnet
+all: depcheck
+	$(MAKE) $(B)/vpcnet
 
 $(B)/vpcnet: $(MUSL_OBJ_APP) $(MUSL_OBJ_LIB) $(BEARSSL_LIB) $(LIBMNL)
 	$(MUSLCC) -static -s -Wl,--gc-sections -o $@ $^

@@ -111,7 +111,8 @@ int tc_bw_check(struct nl *nl, const struct bw_limits *bw, int host,
 		const char *ifb, unsigned int mtu, char *err, size_t errlen);
 /* When host > 0 and still there, deletes our filter, the root tbf 1: and
  * the ingress qdisc if no filter is left on it (never a clsact); then the
- * ifb (none is fine).  Idempotent. */
+ * ifb (none is fine; a device of another kind by that name is left
+ * alone).  Idempotent. */
 int tc_bw_teardown(struct nl *nl, int host, const char *ifb);
 
 #endif

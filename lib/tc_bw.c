@@ -119,6 +119,9 @@ static int egress_setup(struct nl *nl, const struct plan *p, int host,
 	int ifi, to, r;
 
 	ifi = ifb_make(nl, ifb, mtu);
+	if (ifi == -EEXIST)
+		return say(NULL, ifi, err, len, "ifb %s: the name belongs to "
+			   "a device that is not an ifb", ifb);
 	if (ifi < 0)
 		return say(nl, ifi, err, len, "RTM_NEWLINK ifb %s", ifb);
 	r = tc_tbf_replace(nl, &p->clock, ifi, &p->eg);
@@ -238,6 +241,21 @@ static bool gone(int r)
 	return r == -ENOENT || r == -ENODEV || r == -EINVAL;
 }
 
+/* Deletes the ifb called name; 0 when there is none, or when that name
+ * belongs to a device of another kind (left alone). */
+static int ifb_del(struct nl *nl, const char *name)
+{
+	struct nl_link l;
+	int r;
+
+	r = nl_link_get(nl, name, &l);
+	if (r == 0 && strcmp(l.kind, "ifb"))
+		return 0;
+	if (r == 0)
+		r = nl_link_del(nl, l.index);
+	return r == -ENODEV ? 0 : r;
+}
+
 int tc_bw_teardown(struct nl *nl, int host, const char *ifb)
 {
 	int r = 0, first = 0, to = -1;
@@ -258,10 +276,9 @@ int tc_bw_teardown(struct nl *nl, int host, const char *ifb)
 		if (r < 0 && !gone(r) && !first)
 			first = r;
 	}
-	if (ifb) {
-		r = nl_link_del_name(nl, ifb);
-		if (r < 0 && r != -ENODEV && !first)
-			first = r;
-	}
+	if (ifb)		/* ours only: never another kind's device */
+		r = ifb_del(nl, ifb);
+	if (ifb && r < 0 && !first)
+		first = r;
 	return first;
 }

@@ -160,5 +160,6 @@ void fl_check(struct fl *f)
 	if ((f->c.bw.ingress_rate || f->c.bw.egress_rate) &&
 	    tc_bw_check(f->host, &f->c.bw, f->host_index, f->ifb, f->c.mtu,
 			err, sizeof(err)) < 0)
-		bad(f, "bandwidth: %s", err);
+		bad(f, "bandwidth of %s (#%d, ifb %s): %s", f->host_veth,
+		    f->host_index, f->ifb, err);
 }

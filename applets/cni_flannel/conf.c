@@ -188,22 +188,51 @@ static int parse_bandwidth(struct fl *f)
 	return 0;
 }
 
+/* One direction's tbf, checked against what the kernel can hold. */
+static int bw_dir_check(const struct tc_clock *clk, uint64_t rate,
+			uint64_t burst, unsigned int mtu, const char **why)
+{
+	struct bw_tbf t;
+
+	if (!rate)
+		return 0;
+	if (bw_tbf(rate, burst, mtu, &t, why) < 0 ||
+	    tc_tbf_valid(clk, &t, why) < 0)
+		return -ERANGE;
+	return 0;
+}
+
 /* Reject limits the kernel cannot represent before touching anything. */
 static int check_bandwidth(struct fl *f)
 {
 	const struct bw_limits *b = &f->c.bw;
 	unsigned int mtu = f->c.mtu ? f->c.mtu : 1500;
-	struct bw_tbf t;
+	struct tc_clock clk;
 	const char *why;
 
-	if (b->ingress_rate && bw_tbf(b->ingress_rate, b->ingress_burst, mtu,
-				      &t, &why) < 0)
-		return cni_errf(&f->e, CNI_ERR_CONFIG, "ingress bandwidth: "
-				"%s", why);
-	if (b->egress_rate && bw_tbf(b->egress_rate, b->egress_burst, mtu,
-				     &t, &why) < 0)
-		return cni_errf(&f->e, CNI_ERR_CONFIG, "egress bandwidth: "
-				"%s", why);
+	tc_clock_init(&clk);	/* keeps the usual clock without /proc */
+	if (bw_dir_check(&clk, b->ingress_rate, b->ingress_burst, mtu,
+			 &why) < 0)
+		return cni_errf(&f->e, CNI_ERR_CONFIG, "ingress bandwidth "
+				"%llu bit/s: %s",
+				(unsigned long long)b->ingress_rate, why);
+	if (bw_dir_check(&clk, b->egress_rate, b->egress_burst, mtu,
+			 &why) < 0)
+		return cni_errf(&f->e, CNI_ERR_CONFIG, "egress bandwidth "
+				"%llu bit/s: %s",
+				(unsigned long long)b->egress_rate, why);
+	return 0;
+}
+
+/* DEL removes whatever limits the attachment has, whatever the config
+ * says now: a bad bandwidth value must not keep it from cleaning up. */
+static int bandwidth_ok(struct fl *f, int r)
+{
+	if (r == 0 || f->env.cmd != CNI_CMD_DEL)
+		return r;
+	log_warn("DEL ignores the bandwidth config: %s", f->e.msg);
+	memset(&f->c.bw, 0, sizeof(f->c.bw));
+	f->e.code = 0;
 	return 0;
 }
 
@@ -250,7 +279,7 @@ static int parse_keys(struct fl *f)
 		return -EINVAL;
 	if (ipam >= 0 && parse_ipam(f, ipam) < 0)
 		return -EINVAL;
-	return parse_bandwidth(f);
+	return bandwidth_ok(f, parse_bandwidth(f));
 }
 
 /* The node subnet(s) as host-local range sets. */
@@ -305,7 +334,7 @@ int fl_conf_load(struct fl *f)
 				"of range (68 to 65535)", f->c.mtu);
 	if (f->c.have_se && make_ranges(f) < 0)
 		return -EINVAL;
-	if (check_bandwidth(f) < 0)
+	if (bandwidth_ok(f, check_bandwidth(f)) < 0)
 		return -EINVAL;
 	if (f->env.ifname)
 		fl_veth_name(f->env.containerid, f->env.ifname, f->host_veth);

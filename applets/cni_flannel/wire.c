@@ -270,7 +270,12 @@ int fl_bw_setup(struct fl *f)
 void fl_bw_teardown(struct fl *f)
 {
 	int host = f->host ? nl_link_index(f->host, f->host_veth) : -1;
+	int r;
 
-	if (f->host && f->ifb[0])
-		tc_bw_teardown(f->host, host > 0 ? host : 0, f->ifb);
+	if (!f->host || !f->ifb[0])
+		return;
+	r = tc_bw_teardown(f->host, host > 0 ? host : 0, f->ifb);
+	if (r < 0)
+		log_warn("bandwidth teardown of %s (ifb %s): %s", f->host_veth,
+			 f->ifb, strerror(-r));
 }

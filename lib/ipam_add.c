@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ipam.h"
+#include "fs.h"
 #include "ipam_int.h"
 
 #define LAST_PREFIX "last_reserved_ip."
@@ -76,22 +77,6 @@ static int slot_taken(const struct slot *s)
 	       s->status != IPAM_LEASE_CORRUPT;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len) {
-		w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Write a small file completely (and durably when sync): 0 or -errno. */
 static int put_file(int dirfd, const char *name, int flags, mode_t mode,
 		    const char *buf, size_t len, int sync)
@@ -102,7 +87,7 @@ static int put_file(int dirfd, const char *name, int flags, mode_t mode,
 		    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | flags, mode);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, buf, len);
+	rc = fs_write_all(fd, buf, len);
 	if (!rc && sync && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && !rc)

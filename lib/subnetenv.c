@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ipam.h"
+#include "fs.h"
 #include "subnetenv.h"
 
 #define VALUE_MAX 1024
@@ -393,99 +394,20 @@ int subnetenv_format(const struct subnetenv *se, char *buf, size_t len)
 	return (int)n;
 }
 
-static int mkdir_parents(char *path)
-{
-	char *p;
-
-	for (p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			*p = '/';
-			return -errno;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
-static int sync_parent(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-	int fd, rc = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = 0;
-	else
-		*slash = 0;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-static int write_tmp(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	if (fchmod(fd, 0644) < 0)
-		return -errno;
-	while (len) {
-		w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
 int subnetenv_write(const char *path, const struct subnetenv *se, char *err,
 		    size_t errlen)
 {
-	char buf[4096], tmp[PATH_MAX];
-	int fd, n, rc;
+	char buf[4096];
+	int n, rc;
 
 	if (!path || !*path)
 		path = SUBNETENV_DEFAULT_PATH;
 	n = subnetenv_format(se, buf, sizeof(buf));
 	if (n < 0)
 		return fail(err, errlen, n, "%s: too many networks", path);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
-	    sizeof(tmp))
-		return fail(err, errlen, -ENAMETOOLONG, "%s: name too long",
-			    path);
-	rc = mkdir_parents(tmp);
+	rc = fs_write_atomic(path, buf, (size_t)n, 0644);
 	if (rc < 0)
-		return fail(err, errlen, rc, "mkdir for %s: %s", path,
-			    strerror(-rc));
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return fail(err, errlen, -errno, "create %s: %s", tmp,
-			    strerror(errno));
-	rc = write_tmp(fd, buf, (size_t)n);
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlink(tmp);
 		return fail(err, errlen, rc, "write %s: %s", path,
-			    strerror(-rc));
-	}
-	rc = sync_parent(path);
-	if (rc < 0)
-		return fail(err, errlen, rc, "fsync directory of %s: %s", path,
 			    strerror(-rc));
 	return 0;
 }

@@ -24,7 +24,7 @@ struct applet {
 /* Sorted by name; test/e2e/vpcnet_dispatch.sh checks order and coverage. */
 static const struct applet applets[] = {
 	{ "cni-flannel", "flannel", cni_flannel_main, cni_flannel_help, 1 },
-	{ "cni-terway", "terway", cni_terway_main, cni_terway_help, 0 },
+	{ "cni-terway", "terway", cni_terway_main, cni_terway_help, 1 },
 	{ "eni-agent", NULL, eni_agent_main, eni_agent_help, 0 },
 	{ "netpolicy", NULL, netpolicy_main, netpolicy_help, 0 },
 };

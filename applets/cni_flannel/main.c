@@ -4,17 +4,14 @@
  * A conflist written for upstream flannel works unchanged; see README.md.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../applets.h"
 #include "cni_flannel.h"
 #include "log.h"
+#include "statefile.h"
 
 const char cni_flannel_help[] =
 "Flannel-compatible bridge CNI plugin\n"
@@ -53,31 +50,18 @@ void fl_die(struct fl *f)
  * last DEL of a network never removes rules a parallel ADD relies on. */
 static int net_lock(struct fl *f)
 {
-	char path[FL_PATH_MAX];
-	int fd;
+	char err[STATEFILE_ERRLEN];
+	int fd = statefile_lock(f->c.data_dir, ".vpcnet.lock", 1, err,
+				sizeof(err));
 
-	if (mkdir(f->c.data_dir, 0700) < 0 && errno != EEXIST)
-		return cni_errf(&f->e, CNI_ERR_IO, "mkdir %s: %s",
-				f->c.data_dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/.vpcnet.lock", f->c.data_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return cni_errf(&f->e, CNI_ERR_IO, "open %s: %s", path,
-				strerror(errno));
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return cni_errf(&f->e, CNI_ERR_IO, "flock %s: %s",
-					path, strerror(errno));
-		}
-	}
+		return cni_errf(&f->e, CNI_ERR_IO, "%s", err);
 	return fd;
 }
 
 static void net_unlock(int fd)
 {
-	if (fd >= 0)
-		close(fd);
+	statefile_unlock(fd);
 }
 
 /* Undo what a failed ADD did, in reverse; errors here are only logged. */

@@ -17,6 +17,7 @@
 
 #include "cni_flannel.h"
 #include "log.h"
+#include "statefile.h"
 
 #define STATE_MAX (64 * 1024)
 
@@ -35,13 +36,23 @@ void fl_veth_name(const char *cid, const char *ifname, char out[16])
 	snprintf(out, 16, "veth%08x", h);
 }
 
+/* <cid> for eth0, <cid>@<ifname> for the others */
+static void state_name(const char *cid, const char *ifname, char *buf,
+		       size_t len)
+{
+	if (!strcmp(ifname, "eth0"))
+		snprintf(buf, len, "%s", cid);
+	else
+		snprintf(buf, len, "%s@%s", cid, ifname);
+}
+
 static void state_path(const struct fl *f, const char *cid,
 		       const char *ifname, char *buf, size_t len)
 {
-	if (!strcmp(ifname, "eth0"))
-		snprintf(buf, len, "%s/%s", f->c.data_dir, cid);
-	else
-		snprintf(buf, len, "%s/%s@%s", f->c.data_dir, cid, ifname);
+	int n = snprintf(buf, len, "%s/", f->c.data_dir);
+
+	if (n > 0 && (size_t)n < len)
+		state_name(cid, ifname, buf + n, len - (size_t)n);
 }
 
 static void write_delegate(struct fl *f, struct json_w *w)
@@ -105,61 +116,21 @@ static void write_delegate(struct fl *f, struct json_w *w)
 	json_w_obj_end(w);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int fl_state_write(struct fl *f)
 {
-	char path[FL_PATH_MAX], tmp[FL_PATH_MAX + 16];
+	char name[FL_PATH_MAX], err[STATEFILE_ERRLEN];
 	struct json_w w;
 	const char *text;
 	size_t len;
-	int fd, dfd;
 
 	json_w_init(&w, &f->a, 0);
 	write_delegate(f, &w);
 	if (json_w_finish(&w, &text, &len) < 0)
 		return cni_errf(&f->e, CNI_ERR_PLUGIN, "state: out of memory");
-	state_path(f, f->env.containerid, f->env.ifname, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s/.tmp.%s.%d", f->c.data_dir,
-		 f->env.containerid, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return cni_errf(&f->e, CNI_ERR_IO, "open %s: %s", tmp,
-				strerror(errno));
-	if (write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-		int err = errno;
-
-		close(fd);
-		unlink(tmp);
-		return cni_errf(&f->e, CNI_ERR_IO, "write %s: %s", tmp,
-				strerror(err));
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		int err = errno;
-
-		unlink(tmp);
-		return cni_errf(&f->e, CNI_ERR_IO, "rename %s: %s", path,
-				strerror(err));
-	}
-	dfd = open(f->c.data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	state_name(f->env.containerid, f->env.ifname, name, sizeof(name));
+	if (statefile_write(f->c.data_dir, name, text, len, err,
+			    sizeof(err)) < 0)
+		return cni_errf(&f->e, CNI_ERR_IO, "%s", err);
 	return 0;
 }
 
@@ -167,19 +138,8 @@ int fl_state_write(struct fl *f)
 static char *slurp(struct arena *a, const char *path, size_t *len)
 {
 	char *buf;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return NULL;
-	buf = arena_alloc(a, STATE_MAX + 1);
-	n = buf ? read(fd, buf, STATE_MAX) : -1;
-	close(fd);
-	if (n < 0)
-		return NULL;
-	buf[n] = 0;
-	*len = (size_t)n;
-	return buf;
+	return statefile_read(path, STATE_MAX, a, &buf, len) == 0 ? buf : NULL;
 }
 
 /* DEL: the state file tells which lease store the pod used. A missing,

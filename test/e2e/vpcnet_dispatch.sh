@@ -18,6 +18,7 @@ list_sorted_and_complete() {
 	[ "$names" = "$(printf '%s\n' $names | LC_ALL=C sort)" ] ||
 		fail "--list not sorted: $names"
 	for src in "$TOP"/applets/*.c "$TOP"/applets/*/; do
+		[ -e "$src" ] || continue
 		src=${src%/}
 		src=$(basename "$src" .c | tr _ -)
 		printf '%s\n' $names | grep -qx "$src" ||

@@ -1,0 +1,38 @@
+/* Small per-attachment state files of the CNI plugins (and anything else
+ * that keeps a few KiB on disk): replaced atomically, read with a bound,
+ * guarded by a lock file in their directory.
+ *
+ *	fd = statefile_lock(dir, ".vpcnet.lock", 1, err, sizeof(err));
+ *	statefile_write(dir, "ctr1", text, len, err, sizeof(err));
+ *	statefile_unlock(fd);
+ *
+ * Functions return 0 (or an fd) or -errno, with "what path: why" in err.
+ */
+#ifndef VPCNET_STATEFILE_H
+#define VPCNET_STATEFILE_H
+
+#include <stddef.h>
+
+#include "arena.h"
+
+#define STATEFILE_ERRLEN 320
+
+/* Write dir/name atomically, mode 0600: a temporary file in dir, fsync,
+ * rename over name, fsync of dir.  dir must exist.  On failure nothing
+ * is left behind and the old file (if any) is intact. */
+int statefile_write(const char *dir, const char *name, const char *data,
+		    size_t len, char *err, size_t errlen);
+
+/* Read path into a NUL-terminated arena buffer: -ENOENT when missing,
+ * -EFBIG when larger than max bytes, -ENOMEM, -errno. */
+int statefile_read(const char *path, size_t max, struct arena *a, char **out,
+		   size_t *len);
+
+/* Create dir (and its parents, 0755; dir itself 0700) when missing, open
+ * (creating, 0600) dir/name and flock it exclusive or shared, waiting as
+ * long as it takes.  Returns the fd, to give to statefile_unlock. */
+int statefile_lock(const char *dir, const char *name, int exclusive,
+		   char *err, size_t errlen);
+void statefile_unlock(int fd);
+
+#endif

@@ -73,15 +73,15 @@ int fs_sync_parent(const char *path)
 int fs_write_atomic(const char *path, const void *buf, size_t len,
 		    mode_t mode)
 {
+	const char *base = strrchr(path, '/');
 	char tmp[PATH_MAX];
 	int fd, rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
-	    sizeof(tmp))
+	/* a hidden name beside path: directory walkers skip dotfiles */
+	base = base ? base + 1 : path;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s.%s.tmpXXXXXX",
+			     (int)(base - path), path, base) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	rc = fs_mkdir_parents(path, 0755);
-	if (rc < 0)
-		return rc;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

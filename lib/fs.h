@@ -17,10 +17,11 @@ int fs_mkdir_parents(const char *path, mode_t mode);
 /* fsync the directory holding path (so a rename or create in it lasts). */
 int fs_sync_parent(const char *path);
 
-/* Replace path with buf: a temporary file in the same directory, mode,
- * fsync, rename over path, fsync of the directory. Parents are made
- * (0755) when missing. On failure path is untouched and no temporary
- * file is left. */
+/* Replace path with buf: a temporary file in the same directory (hidden:
+ * ".NAME.tmpXXXXXX"), mode,
+ * fsync, rename over path, fsync of the directory, which must exist
+ * (-ENOENT). On failure path is untouched and no temporary file is
+ * left. */
 int fs_write_atomic(const char *path, const void *buf, size_t len,
 		    mode_t mode);
 

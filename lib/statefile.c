@@ -1,5 +1,6 @@
 /* Small state files: atomic replace, bounded read, lock (statefile.h). */
 #include "statefile.h"
+#include "fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,56 +19,18 @@ static int fail(char *err, size_t errlen, int rc, const char *what,
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int statefile_write(const char *dir, const char *name, const char *data,
 		    size_t len, char *err, size_t errlen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, dfd, rc;
+	char path[PATH_MAX];
+	int rc;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-	    (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.tmp.%s.%d", dir, name,
-		     (int)getpid()) >= (int)sizeof(tmp))
-		return fail(err, errlen, -ENAMETOOLONG, "open", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return fail(err, errlen, -errno, "open", tmp);
-	rc = write_all(fd, data, len);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	if (rc < 0) {
-		unlink(tmp);
-		return fail(err, errlen, rc, "write", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		rc = -errno;
-		unlink(tmp);
-		return fail(err, errlen, rc, "rename", path);
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	    (int)sizeof(path))
+		return fail(err, errlen, -ENAMETOOLONG, "write", dir);
+	rc = fs_write_atomic(path, data, len, 0600);
+	if (rc < 0)
+		return fail(err, errlen, rc, "write", path);
 	return 0;
 }
 

@@ -405,7 +405,9 @@ int subnetenv_write(const char *path, const struct subnetenv *se, char *err,
 	n = subnetenv_format(se, buf, sizeof(buf));
 	if (n < 0)
 		return fail(err, errlen, n, "%s: too many networks", path);
-	rc = fs_write_atomic(path, buf, (size_t)n, 0644);
+	rc = fs_mkdir_parents(path, 0755);
+	if (rc == 0)
+		rc = fs_write_atomic(path, buf, (size_t)n, 0644);
 	if (rc < 0)
 		return fail(err, errlen, rc, "write %s: %s", path,
 			    strerror(-rc));

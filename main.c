@@ -25,7 +25,7 @@ struct applet {
 static const struct applet applets[] = {
 	{ "cni-flannel", "flannel", cni_flannel_main, cni_flannel_help, 1 },
 	{ "cni-terway", "terway", cni_terway_main, cni_terway_help, 1 },
-	{ "eni-agent", NULL, eni_agent_main, eni_agent_help, 0 },
+	{ "eni-agent", NULL, eni_agent_main, eni_agent_help, 1 },
 	{ "netpolicy", NULL, netpolicy_main, netpolicy_help, 0 },
 };
 #define NAPPLETS (sizeof(applets) / sizeof(applets[0]))

@@ -54,6 +54,11 @@ extern const char ea_api_help[];
 int ea_api_main(int argc, char **argv);
 extern const char ea_metadata_help[];
 int ea_metadata_main(int argc, char **argv);
+/* run.c, call.c: the daemon and its socket client */
+extern const char ea_run_help[];
+int ea_run_main(int argc, char **argv);
+extern const char ea_call_help[];
+int ea_call_main(int argc, char **argv);
 
 /* main.c: "eni-agent CMD: " + message on stderr */
 void ea_errorf(const char *cmd, const char *fmt, ...)

@@ -1,7 +1,8 @@
 /* eni-agent: the ENI and IP pool node daemon of Terway mode, and operator
  * commands that talk to the cloud the way the daemon does.
  *
- *	eni-agent run       the daemon (not implemented yet)
+ *	eni-agent run       the daemon (run.c and the files it names)
+ *	eni-agent call      one request on the daemon's socket (call.c)
  *	eni-agent api       one OpenAPI call (api.c)
  *	eni-agent metadata  one metadata value (metadata.c)
  */
@@ -15,39 +16,28 @@
 const char eni_agent_help[] =
 "ENI and IP pool node daemon\n"
 "\n"
-"usage: eni-agent run [--config FILE]\n"
+"usage: eni-agent run [--config FILE] [OPTIONS]\n"
+"       eni-agent call [OPTIONS] OP [KEY=VALUE...]\n"
 "       eni-agent api [OPTIONS] PRODUCT ACTION [Key=Value...]\n"
 "       eni-agent metadata [OPTIONS] PATH\n"
 "       eni-agent COMMAND --help\n"
 "\n"
-"  run       the node daemon (warm pool of ENI secondary IPs for\n"
-"            cni-terway): not implemented yet in this release; it exits\n"
-"            non-zero\n"
+"  run       the node daemon: warm pool of ENI secondary IPs and\n"
+"            exclusive ENIs for cni-terway, vpc route entry and flannel\n"
+"            subnet file, metrics\n"
+"  call      one request (alloc, release, info) on the daemon's socket\n"
 "  api       call one Alibaba Cloud ECS or VPC OpenAPI action and print\n"
 "            the JSON reply as the aliyun CLI does\n"
 "  metadata  print one value of the ECS metadata service (IMDSv2)\n";
-
-static int run_main(int argc, char **argv)
-{
-	if (argc > 1 && (!strcmp(argv[1], "--help") ||
-			 !strcmp(argv[1], "-h"))) {
-		fputs("usage: eni-agent run [--config FILE]\n\n"
-		      "The node daemon: not implemented yet in this "
-		      "release.\n", stdout);
-		return EA_EXIT_OK;
-	}
-	ea_errorf("run", "not implemented yet (the node daemon comes "
-		  "with a later release)");
-	return EA_EXIT_FAIL;
-}
 
 static const struct {
 	const char *name;
 	int (*main)(int argc, char **argv);
 } commands[] = {
 	{ "api", ea_api_main },
+	{ "call", ea_call_main },
 	{ "metadata", ea_metadata_main },
-	{ "run", run_main },
+	{ "run", ea_run_main },
 };
 
 void ea_errorf(const char *cmd, const char *fmt, ...)
@@ -85,6 +75,6 @@ int eni_agent_main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].main(argc - 1, argv + 1);
 	fprintf(stderr, "eni-agent: %s: unknown command (run, api, "
-		"metadata; eni-agent --help)\n", argv[1]);
+		"call, metadata; eni-agent --help)\n", argv[1]);
 	return EA_EXIT_USAGE;
 }

@@ -402,13 +402,15 @@ EOF
 	expect_eq "unknown command: exit" $? 2
 }
 
-run_not_implemented() {
-	"$VPCNET" eni-agent run >"$T/out" 2>"$T/err" &&
-		fail "run exited 0" || true
-	grep -q 'not implemented yet' "$T/err" || fail "$(cat "$T/err")" ||
+run_help() {	# the daemon (test/e2e/eni_agent_run.sh) is documented
+	"$VPCNET" eni-agent --help | grep -q '^  run ' ||
+		fail "--help does not list run" || return 1
+	"$VPCNET" eni-agent run --help | grep -q '^usage: eni-agent run' ||
+		fail "run --help" || return 1
+	"$VPCNET" eni-agent run --config "$T/nonexistent.json" >"$T/out" \
+		2>"$T/err" && fail "run exited 0" || true
+	grep -q 'nonexistent.json' "$T/err" || fail "$(cat "$T/err")" ||
 		return 1
-	"$VPCNET" eni-agent --help | grep -q 'not implemented yet' ||
-		fail "--help does not say run is not implemented" || return 1
 	"$VPCNET" eni-agent api --help | grep -q '^usage: eni-agent api' &&
 	"$VPCNET" eni-agent metadata --help | grep -q '^usage: eni-agent metadata'
 }
@@ -560,8 +562,7 @@ testing "4xx InvalidParameter not retried: 1 call" no_retry_4xx
 testing "5xx retried: 503 x2 -> 3 calls, 500 -> 2 calls" retry_5xx
 testing "wrong CA: fails naming the CA file" wrong_ca
 testing "usage errors name the flag or operand, exit 2" usage_errors
-testing "run: not implemented yet, exit non-zero; --help says so" \
-	run_not_implemented
+testing "run: documented; a missing --config file is fatal" run_help
 testing "metadata: IMDSv2 token, values, 404" metadata_v2
 testing "metadata: v1 refused unless --allow-v1" metadata_v1
 testing "printer: byte for byte what the aliyun CLI (Go) prints" \

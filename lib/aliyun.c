@@ -343,6 +343,26 @@ static int transport_retryable(int rc, int sent, int idem)
 	}
 }
 
+/* A full msg was cut to fit, maybe inside a secret: an end of 8 bytes or
+ * more that starts s goes too. */
+static void redact_tail(char *msg, size_t cap, const char *s, size_t n)
+{
+	size_t len = strlen(msg), k;
+	char *p;
+
+	if (len + 1 < cap)
+		return;
+	for (k = n - 1 < len ? n - 1 : len; k >= 8; k--) {
+		p = msg + len - k;
+		if (memcmp(p, s, k))
+			continue;
+		if (k >= 10)
+			memcpy(p, "<redacted>", 10);
+		p[k >= 10 ? 10 : 0] = '\0';
+		return;
+	}
+}
+
 /* Replace each occurrence of s in msg by "<redacted>". */
 static void redact_one(char *msg, size_t cap, const char *s)
 {
@@ -365,11 +385,10 @@ static void redact_one(char *msg, size_t cap, const char *s)
 		memcpy(p, "<redacted>", 10);
 		from = p + 10;
 	}
+	redact_tail(msg, cap, s, n);
 }
 
-/* Secrets, raw and percent-encoded once and twice (as in an echoed
- * StringToSign), never reach a message. */
-static void redact(char *msg, size_t cap, const struct aliyun_cred *c)
+void aliyun_redact(char *msg, size_t cap, const struct aliyun_cred *c)
 {
 	const char *sec[2] = { c->security_token, c->access_key_secret };
 	struct arena a;
@@ -432,6 +451,19 @@ static int endpoint_for(const struct aliyun_client *cl,
 	return 0;
 }
 
+int aliyun_reply(int status, const char *reason, const char *body,
+		 size_t len, struct aliyun_error *e)
+{
+	e->http_status = status;
+	if (status / 100 == 2)
+		return 0;
+	aliyun_parse_error(body, len, e);
+	if (!e->message[0])
+		snprintf(e->message, sizeof(e->message), "HTTP %d %s", status,
+			 reason);
+	return -EREMOTEIO;
+}
+
 /* One attempt: 0 (2xx), -EREMOTEIO (API error) or -errno. */
 static int attempt_call(struct aliyun_client *cl, enum aliyun_product product,
 			const struct http_endpoint *ep, const char *action,
@@ -471,14 +503,8 @@ static int attempt_call(struct aliyun_client *cl, enum aliyun_product product,
 		snprintf(e->message, sizeof(e->message), "%s", cl->conn->err);
 		goto out;
 	}
-	e->http_status = cl->conn->resp.status;
-	if (e->http_status / 100 == 2)
-		goto out;
-	aliyun_parse_error(body, *len, e);
-	if (!e->message[0])
-		snprintf(e->message, sizeof(e->message), "HTTP %d %s",
-			 e->http_status, cl->conn->resp.reason);
-	rc = -EREMOTEIO;
+	rc = aliyun_reply(cl->conn->resp.status, cl->conn->resp.reason, body,
+			  *len, e);
 out:
 	arena_free_all(&a);
 	return rc;
@@ -509,7 +535,7 @@ int aliyun_call(struct aliyun_client *cl, enum aliyun_product product,
 		else
 			retry = rc < 0 && transport_retryable(rc,
 				cl->conn->sent, idempotent(action, params, n));
-		redact(e->message, sizeof(e->message), &cl->cred);
+		aliyun_redact(e->message, sizeof(e->message), &cl->cred);
 		if (!retry || attempt >= cl->max_attempts)
 			break;
 		backoff_sleep(cl, attempt);

@@ -120,6 +120,18 @@ void aliyun_parse_error(const char *body, size_t len, struct aliyun_error *e);
 /* Should this reply be retried?  Throttling*, ServiceUnavailable, 5xx. */
 int aliyun_retryable(const struct aliyun_error *e);
 
+/* What aliyun_call() makes of a complete reply (HTTP status, its reason
+ * phrase, body[0..len)): 0 for 2xx; else -EREMOTEIO with e->code, message
+ * and request_id from the body, message "HTTP <status> <reason>" when it
+ * has none.  Sets e->http_status. */
+int aliyun_reply(int status, const char *reason, const char *body,
+		 size_t len, struct aliyun_error *e);
+
+/* Replace c's secrets in msg (cap bytes), raw and percent-encoded once and
+ * twice (as in an echoed StringToSign), by "<redacted>"; aliyun_call()
+ * does it to every message. */
+void aliyun_redact(char *msg, size_t cap, const struct aliyun_cred *c);
+
 /* --- ECS metadata service ---------------------------------------------- */
 
 struct aliyun_meta {
@@ -151,5 +163,12 @@ int aliyun_meta_get(struct aliyun_meta *m, const char *path, char *out,
 int aliyun_meta_credentials(struct aliyun_meta *m, const char *role,
 			    struct aliyun_cred *c, char *expiration,
 			    size_t explen);
+
+/* The JSON of ram/security-credentials/<role> into c and expiration (may
+ * be NULL; both cleared by the caller): 0, -EACCES (Code is not
+ * "Success"), -ENOENT, -E2BIG, -EINVAL (not JSON); m->err says which. */
+int aliyun_meta_parse_cred(struct aliyun_meta *m, const char *body,
+			   size_t len, struct aliyun_cred *c,
+			   char *expiration, size_t explen);
 
 #endif

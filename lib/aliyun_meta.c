@@ -157,8 +157,9 @@ static int cred_field(const struct json_doc *d, const char *key, char *dst,
 	return 0;
 }
 
-static int parse_cred(struct aliyun_meta *m, const char *body, size_t len,
-		      struct aliyun_cred *c, char *expiration, size_t explen)
+int aliyun_meta_parse_cred(struct aliyun_meta *m, const char *body,
+			   size_t len, struct aliyun_cred *c,
+			   char *expiration, size_t explen)
 {
 	struct json_doc d;
 	struct arena a;
@@ -216,7 +217,8 @@ int aliyun_meta_credentials(struct aliyun_meta *m, const char *role,
 	snprintf(path, sizeof(path), "ram/security-credentials/%s", role);
 	rc = aliyun_meta_get(m, path, body, sizeof(body), &len);
 	if (rc == 0)
-		rc = parse_cred(m, body, len, c, expiration, explen);
+		rc = aliyun_meta_parse_cred(m, body, len, c, expiration,
+					    explen);
 	explicit_bzero(body, sizeof(body));
 	return rc;
 }

@@ -13,7 +13,6 @@
 #define BODY_MIN_READ	4096
 #define BODY_FIRST_CAP	65536
 #define BODY_SLACK	65536	/* framing around the largest object */
-#define CONT_MAX	4096
 
 /* Would http_read() return without waiting for the network?  Buffered
  * bytes that are only chunk framing do not count: reading them would
@@ -108,13 +107,17 @@ int kube_body_fill(struct kube_body *b)
 	if (b->eof)
 		return 0;
 	rc = body_room(b);
-	if (rc == 0 && (b->stop || b->idle_ms))
+	if (rc == 0 && !b->src && (b->stop || b->idle_ms))
 		rc = wait_data(b);
 	if (rc < 0)
 		return rc;
-	n = http_read(c, b->buf + b->len, b->cap - 1 - b->len);
+	if (b->src)
+		n = b->src(b->src_arg, b->buf + b->len, b->cap - 1 - b->len);
+	else
+		n = http_read(c, b->buf + b->len, b->cap - 1 - b->len);
 	if (n < 0)
-		return kube_fail(b->kc, (int)n, "%s", c->err);
+		return kube_fail(b->kc, (int)n, "%s", b->src ?
+				 strerror((int)-n) : c->err);
 	b->buf[b->len + (size_t)n] = '\0';
 	if (n == 0) {
 		b->eof = 1;
@@ -234,16 +237,12 @@ enum lkey { K_OTHER, K_ITEMS, K_METADATA };
 
 struct lctx {
 	struct kube_client *kc;
-	struct kube_body b;
+	struct kube_body *b;
 	struct arena a;
 	enum lstate st;
 	enum lkey key;
-	kube_event_fn fn;
-	void *arg;
-	unsigned items;
 	int have_meta;
-	char rv[KUBE_RV_MAX];
-	char cont[CONT_MAX];
+	struct kube_list_page *pg;
 };
 
 static int bad(struct lctx *l, const char *what)
@@ -280,10 +279,11 @@ static int list_meta(struct lctx *l, const char *text, size_t n)
 	if (rc == 0 && json_typeof(&d, 0) != JSON_OBJECT)
 		rc = bad(l, "metadata is not an object");
 	if (rc == 0)
-		rc = copy_meta(l, &d, 0, "resourceVersion", l->rv,
-			       sizeof(l->rv));
+		rc = copy_meta(l, &d, 0, "resourceVersion", l->pg->rv,
+			       sizeof(l->pg->rv));
 	if (rc == 0)
-		rc = copy_meta(l, &d, 0, "continue", l->cont, sizeof(l->cont));
+		rc = copy_meta(l, &d, 0, "continue", l->pg->cont,
+			       sizeof(l->pg->cont));
 	l->have_meta = 1;
 	arena_free_all(&l->a);
 	return rc;
@@ -291,7 +291,7 @@ static int list_meta(struct lctx *l, const char *text, size_t n)
 
 static int list_item(struct lctx *l)
 {
-	struct kube_body *b = &l->b;
+	struct kube_body *b = l->b;
 	struct kube_event ev = { .type = KUBE_EV_ADDED };
 	struct json_doc d;
 	size_t n;
@@ -306,8 +306,8 @@ static int list_item(struct lctx *l)
 			     "list item");
 	if (rc == 0) {
 		kube_event_object(&ev, &d, 0);
-		l->items++;
-		rc = l->fn(l->arg, &ev);
+		l->pg->items++;
+		rc = l->pg->fn(l->pg->arg, &ev);
 	}
 	arena_free_all(&l->a);
 	b->pos += n;
@@ -325,7 +325,7 @@ static enum lkey key_of(const char *p, size_t n)
 
 static int member_value(struct lctx *l, char c)
 {
-	struct kube_body *b = &l->b;
+	struct kube_body *b = l->b;
 	size_t n;
 	int rc;
 
@@ -351,7 +351,7 @@ static int member_value(struct lctx *l, char c)
 /* One step of the list object's grammar at byte c. */
 static int list_step(struct lctx *l, char c)
 {
-	struct kube_body *b = &l->b;
+	struct kube_body *b = l->b;
 	size_t n;
 	int rc;
 
@@ -413,21 +413,36 @@ static int list_body(struct lctx *l)
 	int rc;
 
 	for (;;) {
-		rc = kube_body_skip_ws(&l->b);
+		rc = kube_body_skip_ws(l->b);
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
 			return l->st == L_END ? 0 : bad(l, "ended early");
-		rc = list_step(l, l->b.buf[l->b.pos]);
+		rc = list_step(l, l->b->buf[l->b->pos]);
 		if (rc)
 			return rc;
 	}
 }
 
-static int list_target(struct lctx *l, const char *path,
-		       const struct kube_list_opts *o, int first)
+int kube_list_read(struct kube_client *kc, struct kube_body *b, int first,
+		   struct kube_list_page *pg)
 {
-	struct kube_client *kc = l->kc;
+	struct lctx l = { .kc = kc, .b = b, .st = L_OPEN, .pg = pg };
+	int rc;
+
+	arena_init(&l.a);
+	pg->rv[0] = pg->cont[0] = '\0';
+	rc = list_body(&l);
+	if (rc == 0 && (!l.have_meta || (first && !pg->rv[0])))
+		rc = bad(&l, "no metadata.resourceVersion");
+	arena_free_all(&l.a);
+	return rc;
+}
+
+static int list_target(struct kube_client *kc, const char *path,
+		       const struct kube_list_opts *o, const char *cont,
+		       int first)
+{
 	char limit[24];
 	int n, rc;
 
@@ -438,8 +453,8 @@ static int list_target(struct lctx *l, const char *path,
 	snprintf(limit, sizeof(limit), "%d", o->limit ? o->limit :
 		 KUBE_PAGE_SIZE);
 	rc = kube_query(kc, "limit", o->limit >= 0 ? limit : NULL);
-	if (!rc && l->cont[0])
-		rc = kube_query(kc, "continue", l->cont);
+	if (!rc && cont[0])
+		rc = kube_query(kc, "continue", cont);
 	if (!rc && first && o->resource_version && *o->resource_version)
 		rc = kube_query(kc, "resourceVersion", o->resource_version);
 	if (!rc)
@@ -450,26 +465,23 @@ static int list_target(struct lctx *l, const char *path,
 }
 
 /* One page: request, parse, deliver. */
-static int list_page(struct lctx *l, const char *path,
-		     const struct kube_list_opts *o, int first)
+static int list_page(struct kube_client *kc, const char *path,
+		     const struct kube_list_opts *o, int first,
+		     struct kube_list_page *pg)
 {
+	struct kube_body b;
 	int rc;
 
-	rc = list_target(l, path, o, first);
+	rc = list_target(kc, path, o, pg->cont, first);
 	if (rc == 0)
-		rc = kube_begin(l->kc, &l->kc->ep, 1);
+		rc = kube_begin(kc, &kc->ep, 1);
 	if (rc < 0)
 		return rc;
-	kube_body_init(&l->b, l->kc);
-	l->st = L_OPEN;
-	l->have_meta = 0;
-	l->rv[0] = l->cont[0] = '\0';
-	rc = list_body(l);
-	if (rc == 0 && (!l->have_meta || (first && !l->rv[0])))
-		rc = bad(l, "no metadata.resourceVersion");
-	if (rc != 0 && !l->kc->conn->done)
-		http_conn_close(l->kc->conn);
-	kube_body_free(&l->b);
+	kube_body_init(&b, kc);
+	rc = kube_list_read(kc, &b, first, pg);
+	if (rc != 0 && !kc->conn->done)
+		http_conn_close(kc->conn);
+	kube_body_free(&b);
 	return rc;
 }
 
@@ -479,29 +491,26 @@ int kube_list(struct kube_client *kc, const char *path,
 {
 	static const struct kube_list_opts none;
 	struct kube_list_result r = { .pages = 0 };
-	struct lctx *l;
+	struct kube_list_page *pg;
 	int rc;
 
 	if (!o)
 		o = &none;
-	l = calloc(1, sizeof(*l));
-	if (!l)
+	pg = calloc(1, sizeof(*pg));
+	if (!pg)
 		return kube_fail(kc, -ENOMEM, "out of memory");
-	l->kc = kc;
-	l->fn = fn;
-	l->arg = arg;
-	arena_init(&l->a);
+	pg->fn = fn;
+	pg->arg = arg;
 	do {
-		rc = list_page(l, path, o, !r.pages);
+		rc = list_page(kc, path, o, !r.pages, pg);
 		if (rc)
 			break;
 		if (!r.pages++)
-			memcpy(r.resource_version, l->rv, sizeof(l->rv));
-	} while (l->cont[0]);
-	r.items = l->items;
+			memcpy(r.resource_version, pg->rv, sizeof(pg->rv));
+	} while (pg->cont[0]);
+	r.items = pg->items;
 	if (res)
 		*res = r;
-	arena_free_all(&l->a);
-	free(l);
+	free(pg);
 	return rc;
 }

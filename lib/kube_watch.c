@@ -104,8 +104,8 @@ static int watch_target(struct kube_client *kc, const char *path,
 	return rc ? rc : kube_query(kc, "fieldSelector", o->field_selector);
 }
 
-static int watch_stream(struct kube_client *kc, struct kube_body *b,
-			char *rv, size_t rvlen, kube_event_fn fn, void *arg)
+int kube_watch_read(struct kube_client *kc, struct kube_body *b, char *rv,
+		    size_t rvlen, kube_event_fn fn, void *arg)
 {
 	struct arena a;
 	size_t n;
@@ -165,7 +165,7 @@ int kube_watch(struct kube_client *kc, const char *path,
 	b.poll_ms = o->stop_poll_ms > 0 ? o->stop_poll_ms : DEF_POLL_MS;
 	b.idle_ms = idle_ms;
 	b.last_ms = sock_now_ms();
-	rc = watch_stream(kc, &b, rv, rvlen, fn, arg);
+	rc = kube_watch_read(kc, &b, rv, rvlen, fn, arg);
 	if (rc == -ECANCELED && b.stopped)
 		rc = KUBE_STOPPED;
 	if (rc != 0 || !kc->conn->done)

@@ -9,9 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "applets/applets.h"
+#include "arena.h"
+#include "fs.h"
+#include "json.h"
 
 struct applet {
 	const char *name;
@@ -26,13 +31,18 @@ static const struct applet applets[] = {
 	{ "cni-flannel", "flannel", cni_flannel_main, cni_flannel_help, 1 },
 	{ "cni-terway", "terway", cni_terway_main, cni_terway_help, 1 },
 	{ "eni-agent", NULL, eni_agent_main, eni_agent_help, 1 },
-	{ "netpolicy", NULL, netpolicy_main, netpolicy_help, 0 },
+	{ "netpolicy", NULL, netpolicy_main, netpolicy_help, 1 },
 };
 #define NAPPLETS (sizeof(applets) / sizeof(applets[0]))
 
 static const char usage[] =
 "usage: vpcnet APPLET [ARGS...]    (or run through a symlink named APPLET)\n"
-"       vpcnet --list | --help | --version | --install DIR\n"
+"       vpcnet --list | --help | --version\n"
+"       vpcnet --install DIR [CONFLIST CONFDIR]\n"
+"\n"
+"--install copies this binary to DIR/vpcnet (unless it is that file) and\n"
+"links every applet name to it there (a CNI bin dir such as /opt/cni/bin);\n"
+"with CONFLIST, also writes that CNI config into CONFDIR, atomically.\n"
 "\n"
 "Container networking for Kubernetes nodes on a cloud VPC, in one static\n"
 "binary. APPLET --help describes each applet.\n";
@@ -68,10 +78,10 @@ static void list(void)
 	}
 }
 
-/* Symlink every applet name and alias in DIR to this binary. Idempotent:
- * an existing link to us is kept, a stale link or file is replaced through
- * a rename, so a running exec of the old file is never disturbed. */
-static int link_one(const char *dir, const char *name, const char *self)
+/* Symlink NAME in DIR to TARGET. Idempotent: an existing link to target is
+ * kept, a stale link or file is replaced through a rename, so a running
+ * exec of the old file is never disturbed. */
+static int link_one(const char *dir, const char *name, const char *target)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], cur[PATH_MAX];
 	ssize_t n;
@@ -83,11 +93,11 @@ static int link_one(const char *dir, const char *name, const char *self)
 	n = readlink(path, cur, sizeof(cur) - 1);
 	if (n >= 0) {
 		cur[n] = 0;
-		if (!strcmp(cur, self))
+		if (!strcmp(cur, target))
 			return 0;
 	}
 	unlink(tmp);
-	if (symlink(self, tmp) < 0)
+	if (symlink(target, tmp) < 0)
 		return -errno;
 	if (rename(tmp, path) < 0) {
 		int err = -errno;
@@ -98,8 +108,85 @@ static int link_one(const char *dir, const char *name, const char *self)
 	return 0;
 }
 
-static int install(const char *dir)
+/* Read a whole small file (at most max bytes) into a malloc'd buffer. */
+static char *slurp(const char *path, size_t max, size_t *len)
 {
+	char *buf = malloc(max + 1);
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (buf && fd >= 0) {
+		n = read(fd, buf, max + 1);
+		if (n > (ssize_t)max) {
+			n = -1;
+			errno = EFBIG;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	*len = (size_t)n;
+	return buf;
+}
+
+/* DIR/vpcnet becomes a copy of this binary (unless it is this binary):
+ * the links then work on the host when we run from a container image. */
+static int copy_self(const char *self, const char *dir)
+{
+	char path[PATH_MAX], *buf;
+	struct stat a, b;
+	size_t len;
+	int err;
+
+	if (snprintf(path, sizeof(path), "%s/vpcnet", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (stat(self, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	buf = slurp(self, 64u << 20, &len);
+	if (!buf)
+		return -errno;
+	err = fs_write_atomic(path, buf, len, 0755);
+	free(buf);
+	return err;
+}
+
+/* CONFLIST (checked to be a JSON object) written atomically into CONFDIR
+ * under its own name. */
+static int install_conf(const char *conflist, const char *confdir)
+{
+	const char *base = strrchr(conflist, '/');
+	char path[PATH_MAX], *text;
+	struct json_doc d;
+	struct arena a;
+	size_t len;
+	int err;
+
+	base = base ? base + 1 : conflist;
+	if (snprintf(path, sizeof(path), "%s/%s", confdir, base) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	text = slurp(conflist, 1u << 20, &len);
+	if (!text)
+		return -errno;
+	arena_init(&a);
+	err = json_parse(&d, &a, text, len, NULL, NULL);
+	if (err == 0 && json_typeof(&d, 0) != JSON_OBJECT)
+		err = -EINVAL;
+	if (err == 0)
+		err = fs_write_atomic(path, text, len, 0644);
+	arena_free_all(&a);
+	free(text);
+	return err;
+}
+
+static int install(int argc, char **argv)
+{
+	const char *dir = argv[2];
 	char self[PATH_MAX];
 	unsigned int i;
 	ssize_t n;
@@ -112,18 +199,30 @@ static int install(const char *dir)
 		return 1;
 	}
 	self[n] = 0;
+	err = copy_self(self, dir);
+	if (err < 0) {
+		fprintf(stderr, "vpcnet: copy %s to %s/vpcnet: %s\n", self, dir,
+			strerror(-err));
+		return 1;
+	}
 	for (i = 0; i < 2 * NAPPLETS; i++) {
 		const struct applet *a = &applets[i / 2];
 		const char *name = i % 2 ? a->alias : a->name;
 
 		if (!name)
 			continue;
-		err = link_one(dir, name, self);
+		err = link_one(dir, name, "vpcnet");
 		if (err < 0) {
 			fprintf(stderr, "vpcnet: symlink %s/%s: %s\n", dir,
 				name, strerror(-err));
 			return 1;
 		}
+	}
+	if (argc == 5 && (err = install_conf(argv[3], argv[4])) < 0) {
+		fprintf(stderr, "vpcnet: install %s into %s: %s\n", argv[3],
+			argv[4], err == -EINVAL ? "not a JSON object" :
+			strerror(-err));
+		return 1;
 	}
 	return 0;
 }
@@ -159,11 +258,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--install")) {
-		if (argc != 3) {
-			fputs("usage: vpcnet --install DIR\n", stderr);
+		if (argc != 3 && argc != 5) {
+			fputs("usage: vpcnet --install DIR [CONFLIST CONFDIR]\n",
+			      stderr);
 			return 2;
 		}
-		return install(argv[2]);
+		return install(argc, argv);
 	}
 	a = find(argv[1]);
 	if (!a) {

@@ -44,16 +44,33 @@ install_idempotent() {
 	mkdir -p "$d"
 	"$VPCNET" --install "$d" || fail "install"
 	"$VPCNET" --install "$d" || fail "install twice"
+	cmp "$VPCNET" "$d/vpcnet" || fail "DIR/vpcnet is not a copy"
 	for a in cni-flannel flannel cni-terway terway eni-agent netpolicy; do
-		[ "$(readlink "$d/$a")" = "$(readlink -f "$VPCNET")" ] ||
-			fail "$a not linked"
+		[ "$(readlink "$d/$a")" = vpcnet ] || fail "$a not linked"
 	done
-	[ "$(ls -A "$d" | wc -l)" = 6 ] || fail "stray files: $(ls -A "$d")"
+	[ "$(ls -A "$d" | wc -l)" = 7 ] || fail "stray files: $(ls -A "$d")"
 	ln -sf /nonexistent "$d/flannel"
 	"$VPCNET" --install "$d" && [ -e "$d/flannel" ] || fail "stale link"
 	"$d/flannel" --help | grep -qi flannel || fail "argv0 dispatch"
 	CNI_COMMAND=VERSION "$d/flannel" </dev/null | grep -q supportedVersions ||
 		fail "flannel VERSION via symlink"
+	# run from the installed copy: no second copy, links unchanged
+	"$d/vpcnet" --install "$d" && [ "$(ls -A "$d" | wc -l)" = 7 ] ||
+		fail "install from DIR itself"
+}
+
+install_conflist() {
+	local d=$T/bin2 c=$T/netd
+	mkdir -p "$d" "$c"
+	echo '{"cniVersion":"1.0.0","name":"x","plugins":[{"type":"flannel"}]}' \
+		>"$T/10-x.conflist"
+	"$VPCNET" --install "$d" "$T/10-x.conflist" "$c" || fail "install"
+	cmp "$T/10-x.conflist" "$c/10-x.conflist" || fail "conflist differs"
+	echo 'not json' >"$T/bad.conflist"
+	"$VPCNET" --install "$d" "$T/bad.conflist" "$c" 2>"$T/err" &&
+		fail "bad conflist accepted"
+	grep -q "not a JSON object" "$T/err" || fail "message: $(cat "$T/err")"
+	[ ! -e "$c/bad.conflist" ] || fail "bad conflist written"
 }
 
 not_implemented_exit() {
@@ -67,6 +84,9 @@ not_implemented_exit() {
 testing "static stripped binary, no dynamic section" static_binary
 testing "--list sorted and complete" list_sorted_and_complete
 testing "--version, --help, unknown applet" version_and_help
-testing "--install DIR idempotent, argv[0] dispatch" install_idempotent
+testing "--install DIR: a copy and links, idempotent, argv[0] dispatch" \
+	install_idempotent
+testing "--install DIR CONFLIST CONFDIR writes a checked conflist" \
+	install_conflist
 testing "unimplemented applets exit non-zero" not_implemented_exit
 finish

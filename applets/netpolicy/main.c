@@ -2,7 +2,8 @@
  * one nftables table, programmed over nfnetlink in one atomic batch.
  *
  * The work is in lib/: kobj (objects), selector, np (compiler), np_nft
- * (table, batch, nft text). This file reads options and files and talks.
+ * (table, batch, nft text). This file reads options and files and talks;
+ * run.c, store.c and metrics.c are the `run` daemon (list+watch).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 #include "arena.h"
 #include "kobj.h"
 #include "log.h"
+#include "netpolicy.h"
 #include "np.h"
 #include "np_nft.h"
 
@@ -27,7 +29,9 @@ const char netpolicy_help[] =
 "usage: netpolicy apply [--node NAME] [--no-br-netfilter] FILE\n"
 "       netpolicy render [--node NAME] FILE\n"
 "       netpolicy flush\n"
-"       netpolicy run            (not implemented yet)\n"
+"       netpolicy run [--server URL --token-file F --ca-file F]\n"
+"                     [--node NAME] [--resync SECONDS] [--metrics-port N]\n"
+"                     [--debounce-ms MS] [--no-br-netfilter]\n"
 "\n"
 "FILE (- for stdin) is a Kubernetes List, as\n"
 "`kubectl get namespaces,pods,networkpolicies -A -o json` prints it.\n"
@@ -41,6 +45,16 @@ const char netpolicy_help[] =
 "apply sets net.bridge.bridge-nf-call-iptables/ip6tables to 1, so that\n"
 "bridged pods reach the forward hook; --no-br-netfilter skips that (for\n"
 "routed pods only).\n"
+"\n"
+"run lists and watches namespaces, pods and networkpolicies of the whole\n"
+"cluster (in-cluster service account, or --server/--token-file/--ca-file)\n"
+"and enforces for the pods of node NAME (--node, else NODE_NAME). Changes\n"
+"quiet for --debounce-ms (20) are compiled and applied as one atomic\n"
+"batch; the table is also re-applied every --resync seconds (300; 0:\n"
+"never). Nothing is programmed before all three lists are complete; while\n"
+"the API is unreachable, after failed syncs and on SIGTERM/SIGINT (exit 0)\n"
+"the table in force stays. --metrics-port N serves /metrics and /healthz\n"
+"on 127.0.0.1:N.\n"
 "Logs go to stderr (VPCNET_LOG_LEVEL, VPCNET_LOG_FILE).\n";
 
 static const char optstring[] = "n:Bh";
@@ -154,11 +168,11 @@ static int load(struct npa *x)
 	return 0;
 }
 
-static int bridge(struct npa *x)
+int npd_bridge(int no_bridge)
 {
 	int rc;
 
-	if (x->no_bridge)
+	if (no_bridge)
 		return 0;
 	rc = np_nft_bridge_setup();
 	if (rc == -ENOENT)
@@ -181,7 +195,7 @@ static int cmd_apply(struct npa *x)
 	double t0 = now_ms(), t1;
 	int rc;
 
-	if ((rc = load(x)) < 0 || (rc = bridge(x)) < 0)
+	if ((rc = load(x)) < 0 || (rc = npd_bridge(x->no_bridge)) < 0)
 		return rc;
 	t1 = now_ms();
 	if ((rc = nft_open(&s)) < 0) {
@@ -287,10 +301,8 @@ int netpolicy_main(int argc, char **argv)
 		return usage();
 	memset(&x, 0, sizeof(x));
 	x.cmd = argv[1];
-	if (!strcmp(x.cmd, "run")) {
-		log_err("run: not implemented yet");
-		return 1;
-	}
+	if (!strcmp(x.cmd, "run"))
+		return npd_run_main(argc - 1, argv + 1);
 	if (strcmp(x.cmd, "apply") && strcmp(x.cmd, "render") &&
 	    strcmp(x.cmd, "flush")) {
 		log_err("%s: unknown command (apply, render, flush, run)",

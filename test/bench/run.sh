@@ -11,3 +11,6 @@ echo "## CNI ADD/DEL"
 test/bench/cni_add_del.sh 50 0
 echo
 test/bench/cni_add_del.sh 50 1
+echo
+echo "## netpolicy: 1,000 policies over 10,000 pods"
+test/bench/netpolicy.sh

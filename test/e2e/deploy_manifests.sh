@@ -3,9 +3,12 @@
 # config keys, RBAC = exactly the API reads the code makes) and the OCI
 # image deploy/image.sh makes.  Needs python3 with PyYAML (python3-yaml).
 . "$(dirname "$0")/lib.sh"
+# Debian's python3 (python3-yaml), not one earlier in PATH
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 
 have_yaml() {
-	python3 -c 'import yaml' 2>/dev/null ||
+	$PY -c "import yaml" 2>/dev/null ||
 		skip "python3 without PyYAML (apt-get install python3-yaml)"
 }
 
@@ -238,13 +241,13 @@ PY
 
 manifest() {
 	have_yaml || return
-	python3 "$T/check.py" "$TOP" "$VPCNET" "$TOP/deploy/$1"
+	$PY "$T/check.py" "$TOP" "$VPCNET" "$TOP/deploy/$1"
 }
 
 image_layout() {
 	VPCNET=$VPCNET "$TOP/deploy/image.sh" "$T/img.tar" >/dev/null ||
 		fail "deploy/image.sh failed"
-	python3 "$T/check.py" "$TOP" "$VPCNET" image "$T/img.tar"
+	$PY "$T/check.py" "$TOP" "$VPCNET" image "$T/img.tar"
 }
 
 image_reproducible() {

@@ -8,6 +8,9 @@
 // Every vSwitch gateway address sits on the vpc netns' lo, so the node can
 // ARP for its gateway. Route entries of the route table become routes in the
 // vpc netns via the next hop's primary IP. All operations run one at a time.
+// Like the real VPC, which knows which ENI (MAC) holds each private IP, the
+// vpc netns has a permanent neighbour entry per ENI IP: secondary IPs (pods
+// behind the node, routed there) are delivered with no ARP from the guest.
 
 const { execFile } = require('child_process');
 const fs = require('fs');
@@ -107,7 +110,8 @@ class Datapath {
 				`net.ipv4.neigh.${vl}.proxy_delay=0`,
 				`net.ipv4.conf.${vl}.rp_filter=0`]);
 			await run(['-n', this.vpc, 'link', 'set', vl, 'up']);
-			const rec = { vpcLink: vl, ns, nodeLink: name, ips: new Set() };
+			const rec = { vpcLink: vl, ns, nodeLink: name, mac: eni.mac,
+				ips: new Set() };
 			this.links.set(eni.id, rec);
 			await this.applyIps(rec, opts.ips);
 			if (opts.configure) {
@@ -127,6 +131,8 @@ class Datapath {
 			if (!want.has(ip)) {
 				await run(['-n', this.vpc, 'route', 'del', `${ip}/32`,
 					'dev', rec.vpcLink]).catch(() => {});
+				await run(['-n', this.vpc, 'neigh', 'del', ip,
+					'dev', rec.vpcLink]).catch(() => {});
 				rec.ips.delete(ip);
 			}
 		}
@@ -134,6 +140,9 @@ class Datapath {
 			if (!rec.ips.has(ip)) {
 				await run(['-n', this.vpc, 'route', 'replace', `${ip}/32`,
 					'dev', rec.vpcLink]);
+				await run(['-n', this.vpc, 'neigh', 'replace', ip,
+					'lladdr', rec.mac, 'dev', rec.vpcLink, 'nud',
+					'permanent']);
 				rec.ips.add(ip);
 			}
 		}

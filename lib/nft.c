@@ -235,6 +235,9 @@ void nft_batch_init(struct nft_batch *b, void *buf, size_t size)
 		b->err = -EINVAL;
 		return;
 	}
+	/* Debian's libmnl 1.0.4 leaves attribute padding as it was: zero
+	 * it all, so no stale heap or stack bytes reach the kernel. */
+	memset(buf, 0, size);
 	b->size = size - mnl_nlmsg_size(sizeof(struct nfgenmsg));
 	nlh = nft_msg_start(b, NFNL_MSG_BATCH_BEGIN, AF_UNSPEC, 0);
 	((struct nfgenmsg *)mnl_nlmsg_get_payload(nlh))->res_id =

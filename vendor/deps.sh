@@ -5,7 +5,7 @@ set -e
 PKGS="gcc make musl-tools libmnl-dev libjsmn-dev xz-utils dpkg-dev
 clang libclang-rt-14-dev iproute2 iputils-ping iperf3 netcat-openbsd
 nftables containernetworking-plugins golang-go nodejs npm kmod procps
-tcpdump ca-certificates openssl file jq python3-yaml"
+tcpdump ca-certificates openssl file jq python3-yaml valgrind prometheus"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -433,21 +433,25 @@ static int start_threads(struct agent *ag, pthread_t *w, pthread_t *kp,
 	return 0;
 }
 
-/* A thread inside a network call may take a while: 5 s, then we go. */
-static void join(pthread_t t)
+/* A thread inside a network call may take a while: 5 s, then we go
+ * (detached; returns -1). */
+static int join(pthread_t t)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 5;
-	if (pthread_timedjoin_np(t, NULL, &ts))
-		pthread_detach(t);
+	if (!pthread_timedjoin_np(t, NULL, &ts))
+		return 0;
+	pthread_detach(t);
+	return -1;
 }
 
-static void stop(struct agent *ag, struct ea_server *s, pthread_t *th,
-		 int n)
+/* Returns 0 when every thread was joined (ag is then ours alone). */
+static int stop(struct agent *ag, struct ea_server *s, pthread_t *th,
+		int n)
 {
-	int i;
+	int i, rc = 0;
 
 	ea_lock(ag);
 	ag->stop = 1;
@@ -456,7 +460,9 @@ static void stop(struct agent *ag, struct ea_server *s, pthread_t *th,
 	ea_unlock(ag);
 	ea_server_close(s);
 	for (i = 0; i < n; i++)
-		join(th[i]);
+		if (join(th[i]) < 0)
+			rc = -1;
+	return rc;
 }
 
 int ea_run_main(int argc, char **argv)
@@ -490,6 +496,10 @@ int ea_run_main(int argc, char **argv)
 		 ea_mode_name(ag->conf.mode), ag->conf.node,
 		 ag->conf.metrics_port ? "; metrics on" : "");
 	rc = main_loop(ag, &s, sfd);
-	stop(ag, &s, th, have_kn ? 3 : 2);
+	if (stop(ag, &s, th, have_kn ? 3 : 2) == 0) {
+		ea_pool_free(&ag->pool);
+		free(ag->pods.pod);
+		free(ag);
+	}
 	return rc;
 }

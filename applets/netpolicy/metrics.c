@@ -72,15 +72,23 @@ static void put(struct out *o, const char *fmt, ...)
 
 #define M "vpcnet_netpolicy_"
 
+/* A metric family's HELP and TYPE lines. */
+static void head(struct out *o, const char *name, const char *type,
+		 const char *help)
+{
+	put(o, "# HELP " M "%s %s\n# TYPE " M "%s %s\n", name, help, name,
+	    type);
+}
+
 /* One family with a sample per resource. */
 static void per_res(struct npd *d, struct out *o, const char *name,
-		    const char *type, int field)
+		    const char *type, int field, const char *help)
 {
 	const struct npd_res_state *r;
 	unsigned long v;
 	int i;
 
-	put(o, "# TYPE " M "%s %s\n", name, type);
+	head(o, name, type, help);
 	for (i = 0; i < NPD_NRES; i++) {
 		r = &d->res[i];
 		switch (field) {
@@ -99,36 +107,48 @@ static void metrics(struct npd *d, struct out *o)
 {
 	const struct npd_stats *st = &d->st;
 
-	put(o, "# TYPE " M "syncs_total counter\n" M "syncs_total %lu\n"
-	    "# TYPE " M "sync_errors_total counter\n" M
-	    "sync_errors_total %lu\n", st->syncs, st->sync_errors);
-	put(o, "# TYPE " M "last_sync_duration_seconds gauge\n" M
-	    "last_sync_duration_seconds %.6f\n", st->last_sync_ms / 1e3);
-	put(o, "# TYPE " M "last_sync_timestamp_seconds gauge\n" M
-	    "last_sync_timestamp_seconds %lld\n",
+	head(o, "syncs_total", "counter", "Rule set syncs committed.");
+	put(o, M "syncs_total %lu\n", st->syncs);
+	head(o, "sync_errors_total", "counter", "Rule set syncs that failed.");
+	put(o, M "sync_errors_total %lu\n", st->sync_errors);
+	head(o, "last_sync_duration_seconds", "gauge",
+	     "Compile and program time of the last sync.");
+	put(o, M "last_sync_duration_seconds %.6f\n", st->last_sync_ms / 1e3);
+	head(o, "last_sync_timestamp_seconds", "gauge",
+	     "Unix time of the last sync.");
+	put(o, M "last_sync_timestamp_seconds %lld\n",
 	    (long long)st->last_sync_wall);
-	put(o, "# HELP " M "event_to_enforce_seconds first change seen to "
-	    "rules in force, last sync\n# TYPE " M "event_to_enforce_seconds"
-	    " gauge\n" M "event_to_enforce_seconds %.6f\n# TYPE " M
-	    "event_to_enforce_max_seconds gauge\n" M
-	    "event_to_enforce_max_seconds %.6f\n", st->last_latency_ms / 1e3,
+	head(o, "event_to_enforce_seconds", "gauge",
+	     "First change seen to rules in force, last sync.");
+	put(o, M "event_to_enforce_seconds %.6f\n", st->last_latency_ms / 1e3);
+	head(o, "event_to_enforce_max_seconds", "gauge",
+	     "Largest change-to-enforcement time since start.");
+	put(o, M "event_to_enforce_max_seconds %.6f\n",
 	    st->max_latency_ms / 1e3);
-	put(o, "# TYPE " M "local_pods gauge\n" M "local_pods %d\n"
-	    "# TYPE " M "isolated_addresses gauge\n" M
-	    "isolated_addresses %d\n# TYPE " M "classes gauge\n" M
-	    "classes %d\n", st->local, st->isolated, st->classes);
-	put(o, "# TYPE " M "nft_objects gauge\n" M
-	    "nft_objects{type=\"chains\"} %d\n" M
+	head(o, "local_pods", "gauge", "Pods of this node enforced.");
+	put(o, M "local_pods %d\n", st->local);
+	head(o, "isolated_addresses", "gauge",
+	     "Local pod addresses isolated by some policy.");
+	put(o, M "isolated_addresses %d\n", st->isolated);
+	head(o, "classes", "gauge", "Pod classes with distinct rules.");
+	put(o, M "classes %d\n", st->classes);
+	head(o, "nft_objects", "gauge", "nftables objects in the table.");
+	put(o, M "nft_objects{type=\"chains\"} %d\n" M
 	    "nft_objects{type=\"sets\"} %d\n" M
 	    "nft_objects{type=\"rules\"} %d\n" M
 	    "nft_objects{type=\"elements\"} %d\n",
 	    st->chains, st->sets, st->rules, st->elems);
-	per_res(d, o, "objects", "gauge", 0);
-	per_res(d, o, "watch_events_total", "counter", 1);
-	per_res(d, o, "invalid_objects_total", "counter", 2);
-	per_res(d, o, "api_errors_total", "counter", 3);
-	per_res(d, o, "relists_total", "counter", 4);
-	per_res(d, o, "api_up", "gauge", 5);
+	per_res(d, o, "objects", "gauge", 0, "Objects in the store.");
+	per_res(d, o, "watch_events_total", "counter", 1,
+		"Watch events received.");
+	per_res(d, o, "invalid_objects_total", "counter", 2,
+		"Objects skipped as invalid.");
+	per_res(d, o, "api_errors_total", "counter", 3,
+		"List or watch errors from the API.");
+	per_res(d, o, "relists_total", "counter", 4,
+		"Full relists (410 Gone or a dropped list).");
+	per_res(d, o, "api_up", "gauge", 5,
+		"1 while the list+watch of the resource is healthy.");
 }
 
 static void answer(int fd, int code, const char *type, const struct out *o)

@@ -445,6 +445,28 @@ static int requested(struct fl *f, struct ipaddr *out, int max)
 	return n;
 }
 
+/* ipam_add's -ENOSPC is an exhausted pool (try again later) or a full
+ * disk: the message tells, as ipam.h documents it. A lease store that
+ * cannot be written is an I/O error. */
+static int ipam_code(int err, const char *msg)
+{
+	switch (err) {
+	case -ENOSPC:
+		return strstr(msg, "no IP addresses available") ?
+		       CNI_ERR_TRY_AGAIN : CNI_ERR_IO;
+	case -EINVAL:
+		return CNI_ERR_CONFIG;
+	case -EROFS:
+	case -EIO:
+	case -EDQUOT:
+	case -EACCES:
+	case -EPERM:
+		return CNI_ERR_IO;
+	default:
+		return CNI_ERR_PLUGIN;
+	}
+}
+
 int fl_ipam_add(struct fl *f, struct ipam *h)
 {
 	struct ipaddr req[16];
@@ -461,12 +483,8 @@ int fl_ipam_add(struct fl *f, struct ipam *h)
 	r.requested = req;
 	r.nrequested = n;
 	err = ipam_add(h, &r, f->lease);
-	if (err == -ENOSPC)
-		return cni_errf(&f->e, CNI_ERR_TRY_AGAIN, "%s", h->err);
-	if (err == -EINVAL)
-		return cni_errf(&f->e, CNI_ERR_CONFIG, "%s", h->err);
 	if (err < 0)
-		return cni_errf(&f->e, CNI_ERR_PLUGIN, "%s", h->err);
+		return cni_errf(&f->e, ipam_code(err, h->err), "%s", h->err);
 	f->nlease = f->nsets;
 	return 0;
 }

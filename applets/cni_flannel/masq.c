@@ -142,7 +142,8 @@ int fl_masq_setup(struct fl *f)
  * Called with the network lock held. */
 void fl_masq_release(struct fl *f, struct ipam *h)
 {
-	char chain[NFT_MASQ_CHAIN_MAX], marker[FL_PATH_MAX], buf[256];
+	char chain[NFT_MASQ_CHAIN_MAX], marker[FL_PATH_MAX],
+	     tmp[FL_PATH_MAX + 8], buf[256];
 	struct nft_sock s;
 	struct nft_err e;
 	int n = 0;
@@ -152,6 +153,8 @@ void fl_masq_release(struct fl *f, struct ipam *h)
 	if (nft_masq_chain_name(f->c.cni.name, chain, sizeof(chain)) == 0) {
 		masq_marker(f, chain, marker, sizeof(marker));
 		unlink(marker);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", marker);	/* killed ADD */
+		unlink(tmp);
 	}
 	if (nft_open(&s) < 0)
 		return;

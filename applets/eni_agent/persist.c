@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "agent.h"
 #include "json.h"
 
@@ -45,68 +46,24 @@ static void put_alloc(struct json_w *w, const struct ea_alloc *a)
 	json_w_obj_end(w);
 }
 
+/* The state directory: parents 0755, itself 0700 (it names pods). */
 static int mkdirs(const char *dir)
 {
-	char buf[256], *p;
+	int rc = fs_mkdir_parents(dir, 0755);
 
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int write_all(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	if (rc == 0 && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	return rc;
 }
 
 static int replace_file(const char *dir, const char *text, size_t len)
 {
-	char tmp[300], path[300];
-	int fd, rc;
+	char path[300];
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, STATE_FILE);
-	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = write_all(fd, text, len);
-	if (!rc && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		return rc;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	return 0;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return fs_write_atomic(path, text, len, 0600);
 }
 
 int ea_state_save(const struct ea_pool *p, const char *dir,

@@ -16,25 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "server.h"
 #include "sock.h"
-
-static int mkparent(const char *path)
-{
-	char buf[256], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
-}
 
 /* A stale socket file is replaced; a live agent's is not. */
 static int clear_stale(const char *path, char *err, size_t errlen)
@@ -71,7 +55,7 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	rc = mkparent(path);
+	rc = fs_mkdir_parents(path, 0755);
 	if (!rc)
 		rc = clear_stale(path, err, errlen);
 	if (rc < 0) {

@@ -72,7 +72,7 @@ static int hexval(char c)
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes available), or 0. */
-static int utf8_seq(const unsigned char *s, size_t n)
+int json_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0], cp;
 	int len, i;
@@ -131,7 +131,7 @@ static int v_string(struct vstate *v)
 			v->pos++;
 			continue;
 		}
-		n = utf8_seq(s + v->pos, v->len - v->pos);
+		n = json_utf8_len(s + v->pos, v->len - v->pos);
 		if (!n)
 			return verr(v, "invalid UTF-8 in string");
 		v->pos += n;

@@ -138,6 +138,10 @@ int json_get_arr(const struct json_doc *d, int obj, const char *key,
 int json_stream_next(const char *buf, size_t len, size_t *start,
 		     size_t *end);
 
+/* Length (1-4) of the valid UTF-8 sequence at s (n bytes available), or 0
+ * for an invalid one: overlong, surrogate, above U+10FFFF, truncated. */
+int json_utf8_len(const unsigned char *s, size_t n);
+
 /* ---- writer ---------------------------------------------------------- */
 
 #define JSON_W_MAXDEPTH 64

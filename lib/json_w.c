@@ -155,33 +155,6 @@ void json_w_arr_end(struct json_w *w)
 	w_close(w, ']', 0);
 }
 
-/* Length of a valid UTF-8 sequence at s, or 0 (mirrors the reader). */
-static int w_utf8(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0], cp;
-	int len, i;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if ((size_t)len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Quoted, escaped string; invalid UTF-8 becomes U+FFFD (as Go does). */
 static void w_quoted(struct json_w *w, const char *str, size_t n)
 {
@@ -199,7 +172,7 @@ static void w_quoted(struct json_w *w, const char *str, size_t n)
 		if ((i = run) >= n)
 			break;
 		if (s[i] >= 0x80) {
-			k = w_utf8(s + i, n - i);
+			k = json_utf8_len(s + i, n - i);
 			if (k)
 				w_put(w, str + i, (size_t)k);
 			else

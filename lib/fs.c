@@ -70,8 +70,9 @@ int fs_sync_parent(const char *path)
 	return rc;
 }
 
-int fs_write_atomic(const char *path, const void *buf, size_t len,
-		    mode_t mode)
+/* tmp + rename, with fsyncs when durable */
+static int replace(const char *path, const void *buf, size_t len, mode_t mode,
+		   int durable)
 {
 	const char *base = strrchr(path, '/');
 	char tmp[PATH_MAX];
@@ -86,7 +87,7 @@ int fs_write_atomic(const char *path, const void *buf, size_t len,
 	if (fd < 0)
 		return -errno;
 	rc = fchmod(fd, mode) < 0 ? -errno : fs_write_all(fd, buf, len);
-	if (!rc && fsync(fd) < 0)
+	if (!rc && durable && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
@@ -96,5 +97,16 @@ int fs_write_atomic(const char *path, const void *buf, size_t len,
 		unlink(tmp);
 		return rc;
 	}
-	return fs_sync_parent(path);
+	return durable ? fs_sync_parent(path) : 0;
+}
+
+int fs_write_atomic(const char *path, const void *buf, size_t len,
+		    mode_t mode)
+{
+	return replace(path, buf, len, mode, 1);
+}
+
+int fs_replace(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	return replace(path, buf, len, mode, 0);
 }

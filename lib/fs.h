@@ -1,7 +1,9 @@
-/* Small files written whole and durably: the state every applet keeps
- * (leases, per-container state, the flannel subnet file, the agent's
- * allocations) must survive a crash either old or new, never torn.
- * All return 0 or -errno. */
+/* Small files written whole: readers see the old or the new content, never
+ * a torn one, even when the writer is killed. fs_write_atomic also makes
+ * the change last through a power loss (the flannel subnet file, the
+ * agent's allocations); fs_replace does not (per-attachment CNI state: a
+ * power loss kills every pod with the node, and upstream plugins never
+ * sync). All return 0 or -errno. */
 #ifndef VPCNET_FS_H
 #define VPCNET_FS_H
 
@@ -24,5 +26,8 @@ int fs_sync_parent(const char *path);
  * left. */
 int fs_write_atomic(const char *path, const void *buf, size_t len,
 		    mode_t mode);
+
+/* The same without the two fsyncs: atomic, not durable. */
+int fs_replace(const char *path, const void *buf, size_t len, mode_t mode);
 
 #endif

@@ -310,14 +310,6 @@ void ipam_unlock(struct ipam *h)
 	flock(h->lockfd, LOCK_UN);
 }
 
-int ipam_sync_dir(struct ipam *h)
-{
-	if (fsync(h->dirfd) < 0)
-		return ipam_seterr(h, -errno, "fsync %s: %s", h->dir,
-				   strerror(errno));
-	return 0;
-}
-
 /* --- small growable array of addresses ----------------------------------- */
 
 int ipam_iplist_push(struct ipam *h, struct ipam_iplist *l,
@@ -441,9 +433,7 @@ int ipam_del(struct ipam *h, const char *cid, const char *ifname,
 		if (released && (int)i < max)
 			released[i] = l->v[i];
 	}
-	rc = l->n ? ipam_sync_dir(h) : 0;
-	if (!rc)
-		rc = (int)l->n;
+	rc = (int)l->n;
 out:
 	ipam_unlock(h);
 	free(c->exact.v);
@@ -564,8 +554,6 @@ int ipam_gc(struct ipam *h, const struct ipam_attachment *valid, int nvalid)
 	rc = ipam_walk(h, gc_cb, &c);
 	for (i = 0; !rc && i < c.doomed.n; i++)
 		rc = remove_lease(h, &c.doomed.v[i]);
-	if (!rc && c.doomed.n)
-		rc = ipam_sync_dir(h);
 	if (!rc)
 		rc = (int)c.doomed.n;
 	ipam_unlock(h);

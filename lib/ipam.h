@@ -11,9 +11,10 @@
  * Lease names are Go's net.IP.String() text (RFC 5952 for IPv6); files with
  * other names are ignored, as upstream ignores them.
  *
- * Unlike upstream: lease files and the directory are fsynced, and
- * last_reserved_ip is replaced atomically (tmp + fsync + rename); an empty or
- * corrupt lease file is treated as free (and reported through h->notice); a
+ * Like upstream, nothing is fsynced: a lease only matters while its pod
+ * runs, and a power loss ends every pod on the node (what it leaves, an
+ * empty lease or a lease of a dead pod, the rules below and GC clear).
+ * Unlike upstream: an empty or corrupt lease file is treated as free (and reported through h->notice); a
  * failed ADD rolls back only what it created (upstream releases every lease
  * of the container); the duplicate (containerid, ifname) check is also done
  * when a specific IP is requested. ADD for a (containerid, ifname) that

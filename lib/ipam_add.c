@@ -77,9 +77,9 @@ static int slot_taken(const struct slot *s)
 	       s->status != IPAM_LEASE_CORRUPT;
 }
 
-/* Write a small file completely (and durably when sync): 0 or -errno. */
+/* Write a small file completely: 0 or -errno. */
 static int put_file(int dirfd, const char *name, int flags, mode_t mode,
-		    const char *buf, size_t len, int sync)
+		    const char *buf, size_t len)
 {
 	int fd, rc;
 
@@ -88,8 +88,6 @@ static int put_file(int dirfd, const char *name, int flags, mode_t mode,
 	if (fd < 0)
 		return -errno;
 	rc = fs_write_all(fd, buf, len);
-	if (!rc && sync && fsync(fd) < 0)
-		rc = -errno;
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
 	return rc;
@@ -111,7 +109,7 @@ static int reserve(struct ipam *h, struct addctx *c, const struct ipaddr *ip,
 					   h->dir, name, strerror(errno));
 	}
 	n = snprintf(buf, sizeof(buf), "%s\r\n%s", c->cid, c->req->ifname);
-	rc = put_file(h->dirfd, name, O_EXCL, 0600, buf, (size_t)n, 1);
+	rc = put_file(h->dirfd, name, O_EXCL, 0600, buf, (size_t)n);
 	if (rc == -EEXIST)
 		return 0;
 	if (rc == 0)
@@ -128,22 +126,29 @@ static int reserve(struct ipam *h, struct addctx *c, const struct ipaddr *ip,
 
 static int write_last(struct ipam *h, int set, const struct ipaddr *ip)
 {
-	char name[32], tmp[40], txt[IP_STRLEN];
-	int rc;
+	char name[32], txt[IP_STRLEN];
+	size_t len;
+	ssize_t n = 0;
+	int fd, rc = 0;
 
 	snprintf(name, sizeof(name), LAST_PREFIX "%d", set);
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	ipam_ip_fmt(ip, txt);
-	/* only a round-robin hint (upstream never syncs it): the rename
-	 * keeps it whole, and read_last takes a lost or torn one as absent */
-	rc = put_file(h->dirfd, tmp, O_TRUNC, 0644, txt, strlen(txt), 0);
-	if (!rc && renameat(h->dirfd, tmp, h->dirfd, name) < 0)
+	len = strlen(ipam_ip_fmt(ip, txt));
+	/* only a round-robin hint, rewritten in place as upstream does: no
+	 * rename (ext4 flushes a file renamed over another) and no O_TRUNC
+	 * (frees the block); read_last takes an empty or torn one as absent */
+	fd = openat(h->dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+	if (fd < 0)
 		rc = -errno;
-	if (rc < 0) {
-		unlinkat(h->dirfd, tmp, 0);
+	else if ((n = pwrite(fd, txt, len, 0)) != (ssize_t)len)
+		rc = n < 0 ? -errno : -ENOSPC; /* short: out of space */
+	else if (ftruncate(fd, (off_t)len) < 0)
+		rc = -errno;
+	if (fd >= 0 && close(fd) < 0 && !rc)
+		rc = -errno;
+	if (rc < 0)
 		return ipam_seterr(h, rc, "write %s/%s: %s", h->dir, name,
 				   strerror(-rc));
-	}
 	return 0;
 }
 
@@ -392,8 +397,6 @@ static void rollback(struct ipam *h, struct addctx *c)
 
 	for (i = 0; i < c->created.n; i++)
 		unlinkat(h->dirfd, ipam_ip_fmt(&c->created.v[i], name), 0);
-	if (c->created.n)
-		fsync(h->dirfd);
 }
 
 static int add_locked(struct ipam *h, struct addctx *c, struct ipam_lease out[])
@@ -416,10 +419,7 @@ static int add_locked(struct ipam *h, struct addctx *c, struct ipam_lease out[])
 					   i, msg);
 		}
 	}
-	rc = check_leftover(h, c);
-	if (rc < 0)
-		return rc;
-	return ipam_sync_dir(h);
+	return check_leftover(h, c);
 }
 
 int ipam_add(struct ipam *h, const struct ipam_request *req,

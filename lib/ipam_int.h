@@ -23,7 +23,6 @@ int ipam_walk(struct ipam *h, ipam_walk_fn fn, void *arg);
 
 int ipam_lock(struct ipam *h);
 void ipam_unlock(struct ipam *h);
-int ipam_sync_dir(struct ipam *h);
 
 struct ipam_iplist {
 	struct ipaddr *v;

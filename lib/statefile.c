@@ -28,7 +28,7 @@ int statefile_write(const char *dir, const char *name, const char *data,
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    (int)sizeof(path))
 		return fail(err, errlen, -ENAMETOOLONG, "write", dir);
-	rc = fs_write_atomic(path, data, len, 0600);
+	rc = fs_replace(path, data, len, 0600);
 	if (rc < 0)
 		return fail(err, errlen, rc, "write", path);
 	return 0;

@@ -17,9 +17,9 @@
 
 #define STATEFILE_ERRLEN 320
 
-/* Write dir/name atomically, mode 0600: a temporary file in dir, fsync,
- * rename over name, fsync of dir.  dir must exist.  On failure nothing
- * is left behind and the old file (if any) is intact. */
+/* Write dir/name atomically, mode 0600: a temporary file in dir renamed
+ * over name (fs_replace: not fsynced).  dir must exist.  On failure
+ * nothing is left behind and the old file (if any) is intact. */
 int statefile_write(const char *dir, const char *name, const char *data,
 		    size_t len, char *err, size_t errlen);
 

@@ -4,7 +4,7 @@
  * delegate (bridge) config it built, so a node can go back to upstream and
  * still DEL our pods. We add a "vpcnet" object (ignored by upstream) and
  * name the file <cid>@<ifname> for interfaces other than eth0. It is
- * written atomically (tmp, fsync, rename, fsync of the directory).
+ * written atomically (tmp + rename), not fsynced: see lib/fs.h.
  */
 #include <dirent.h>
 #include <errno.h>

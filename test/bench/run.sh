@@ -7,10 +7,8 @@ printf 'upstream bridge + host-local + bandwidth: %s bytes\n' \
 	"$(stat -c %s /usr/lib/cni/bridge /usr/lib/cni/host-local \
 	/usr/lib/cni/bandwidth | awk '{s+=$1} END {print s}')"
 echo
-echo "## CNI ADD/DEL"
-test/bench/cni_add_del.sh 50 0
-echo
-test/bench/cni_add_del.sh 50 1
+echo "## CNI ADD/DEL, cni-flannel vs Debian's upstream plugins"
+test/bench/cni_bench.py 50 || exit 1
 echo
 echo "## netpolicy: 1,000 policies over 10,000 pods"
 test/bench/netpolicy.sh

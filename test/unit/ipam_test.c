@@ -292,6 +292,9 @@ static void test_alloc_order_wrap(void)
 	CHECK_INT(ipam_del(&h, "c3", "eth0", NULL, 0), 1);
 	CHECK_INT(add(&h, "c7", "eth0", &s, 1, &l), 0);
 	CHECK_STR(fmt(&l.ip), "10.9.0.4");
+	/* rewritten in place: a shorter address leaves no tail behind */
+	CHECK_INT(read_file(dir, "last_reserved_ip.0", buf, sizeof(buf)), 8);
+	CHECK_STR(buf, "10.9.0.4");
 	ipam_close(&h);
 }
 

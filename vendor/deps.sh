@@ -5,7 +5,8 @@ set -e
 PKGS="gcc make musl-tools libmnl-dev libjsmn-dev xz-utils dpkg-dev
 clang libclang-rt-14-dev iproute2 iputils-ping iperf3 netcat-openbsd
 nftables containernetworking-plugins golang-go nodejs npm kmod procps
-tcpdump ca-certificates openssl file jq python3-yaml valgrind prometheus"
+tcpdump ca-certificates openssl file jq python3-yaml valgrind prometheus
+podman runc busybox-static"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -10,5 +10,8 @@ echo
 echo "## CNI ADD/DEL, cni-flannel vs Debian's upstream plugins"
 test/bench/cni_bench.py 50 || exit 1
 echo
+echo "## daemons' memory, steady state with 100 pods"
+test/bench/daemons_rss.sh
+echo
 echo "## netpolicy: 1,000 policies over 10,000 pods"
 test/bench/netpolicy.sh

@@ -128,7 +128,7 @@ demo: depcheck
 	test/demo.sh
 
 bench: depcheck
-	$(MAKE) $(B)/vpcnet
+	$(MAKE) $(B)/vpcnet $(G)/vpcnet
 	test/bench/run.sh
 
 clean:

@@ -17,6 +17,7 @@ CASES=0
 nsof() {
 	case $1 in
 	node) echo "$NODE" ;;
+	out) echo "${OUT_NS:-$P-out}" ;;
 	*) echo "$P-${1/\//-}" ;;
 	esac
 }
@@ -84,7 +85,7 @@ setup() {
 # NSLBL[y]='"k":"v"' (replacing ns=y), container ports PORTSOV[x/a]='[...]',
 # nodes NODEOF[x/c]=n2, more items ITEMS+=('{...}'), policies POLS+=(...).
 declare -A LBL NSLBL PORTSOV NODEOF
-POLS=() ITEMS=() EXPECT=() APPLY_OPTS=()
+POLS=() ITEMS=() EXPECT=() APPLY_OPTS=() APPLY_BASE=()
 
 reset_case() {
 	LBL=() NSLBL=() PORTSOV=() NODEOF=()
@@ -104,10 +105,10 @@ ports_json() {
 pod_json() {
 	local pod=$1 ns=${1%/*} name=${1#*/} extra=${LBL[$1]:-}
 	local node=${NODEOF[$pod]:-$NODE_NAME} ports=${PORTSOV[$pod]:-}
-	printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s","labels":{"pod":"%s"%s}},"spec":{"nodeName":"%s","containers":[{"name":"c","ports":%s}]},"status":{"phase":"Running","podIP":"%s","podIPs":[{"ip":"%s"},{"ip":"%s"}]}}' \
+	local ip6=${IP6[$pod]:+,{\"ip\":\"${IP6[$pod]}\"\}}
+	printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s","labels":{"pod":"%s"%s}},"spec":{"nodeName":"%s","containers":[{"name":"c","ports":%s}]},"status":{"phase":"Running","podIP":"%s","podIPs":[{"ip":"%s"}%s]}}' \
 		"$name" "$ns" "$name" "${extra:+,$extra}" "$node" \
-		"${ports:-$(ports_json)}" "${IP[$pod]}" "${IP[$pod]}" \
-		"${IP6[$pod]}"
+		"${ports:-$(ports_json)}" "${IP[$pod]}" "${IP[$pod]}" "$ip6"
 }
 
 ns_json() {
@@ -115,9 +116,10 @@ ns_json() {
 		"$1" "$1" "${NSLBL[$1]:-\"ns\":\"$1\"}"
 }
 
-# pol NS NAME SPEC: a NetworkPolicy; @x/b@ in SPEC becomes x/b's address
+# pol NS NAME SPEC: a NetworkPolicy; @x/b@ in SPEC becomes x/b's address,
+# @podnet@ the pods' CIDR ($PODNET)
 pol() {
-	local spec=$3 k
+	local spec=${3//@podnet@/${PODNET:-}} k
 	for k in "${!IP[@]}"; do
 		spec=${spec//@$k@/${IP[$k]}}
 	done
@@ -135,6 +137,14 @@ list_json() {
 }
 
 np() { ip netns exec "$NODE" "$VPCNET" netpolicy "$@"; }
+
+# apply_list: `netpolicy apply` of the current List, with $APPLY_BASE (the
+# script's) and $APPLY_OPTS (the case's) options
+apply_list() {
+	list_json >"$T/list.json"
+	np apply "${APPLY_BASE[@]}" "${APPLY_OPTS[@]}" "$T/list.json" \
+		2>"$T/apply.err" || { cat "$T/apply.err"; fail "apply failed"; }
+}
 
 # --- probing -----------------------------------------------------------
 
@@ -212,4 +222,11 @@ check_matrix() {
 	echo "mismatches (< expected, > actual):"
 	diff "$T/expected" "$T/actual" | grep '^[<>]' | head -n 30
 	return 1
+}
+
+# step: apply the current List, check the matrix
+step() {
+	[ -n "${SETUP_OK:-}" ] || skip "setup failed"
+	CASES=$((CASES + 1))
+	apply_list && check_matrix
 }

@@ -15,19 +15,6 @@ P=${P:-np$(printf '%04x' $((RANDOM % 65536)))}
 
 . "$(dirname "$0")/netpolicy_lib.sh"
 
-apply_list() {
-	list_json >"$T/list.json"
-	np apply "${APPLY_OPTS[@]}" "$T/list.json" 2>"$T/apply.err" ||
-		{ cat "$T/apply.err"; fail "apply failed"; }
-}
-
-# step: apply the current List, check the matrix
-step() {
-	[ -n "${SETUP_OK:-}" ] || skip "setup failed"
-	CASES=$((CASES + 1))
-	apply_list && check_matrix
-}
-
 # --- cases -------------------------------------------------------------
 
 c_none() {

@@ -18,25 +18,13 @@ P=${P:-npt$(printf '%04x' $((RANDOM % 65536)))}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/terway_lib.sh"
 
-PROBE=${NP_PROBE:-$TOP/build/unit/np_probe_test}
-PODS="x/a x/b x/c y/a y/b y/c z/a z/b z/c"
-SRCS="$PODS out node"
-DSTS="$PODS out"
-PPS="tcp/80 tcp/81 udp/80 udp/81"
+. "$(dirname "$0")/netpolicy_lib.sh"
+
 OUT_IP=192.168.0.1
 MAC1=02:00:00:00:01:01		# the eniip ENI (eth1)
-TMO=500			# ms per probe; a failed "ok" is retried with 2 s
-declare -A IP NAME
 PODNET=10.244.1.0/24	# where the pods' addresses come from (per mode)
-CASES=0
-
-nsof() {
-	case $1 in
-	node) echo "$NODE" ;;
-	out) echo "$VPC" ;;
-	*) echo "$P-${1/\//-}" ;;
-	esac
-}
+OUT_NS=$VPC		# the "out" host is the VPC router
+APPLY_BASE=(--no-br-netfilter)	# routed veths: no bridge to filter
 
 # tw_pod VERB POD: cni-terway for pod x/a (netns $P-x-a, container ctr-x-a)
 tw_pod() {
@@ -96,154 +84,6 @@ routed() {
 		sed 's/ *$//')" "${IP[x/a]} dev $hv scope link" &&
 	expect_eq "x/a's address" "$(ip -n "$P-x-a" -o -4 addr show eth0 |
 		awk '{print $4}')" "${IP[x/a]}/32"
-}
-
-# --- the List ----------------------------------------------------------
-
-# Per case: extra pod labels LBL[x/a]='"k":"v"', container ports
-# PORTSOV[x/a]='[...]', policies POLS+=(...).
-declare -A LBL PORTSOV
-POLS=() EXPECT=()
-
-reset_case() {
-	LBL=() PORTSOV=()
-	POLS=() EXPECT=()
-}
-
-ports_json() {
-	local p s out=""
-	for p in 80 81; do
-		for s in TCP UDP; do
-			out="$out${out:+,}{\"name\":\"serve-$p-${s,,}\",\"containerPort\":$p,\"protocol\":\"$s\"}"
-		done
-	done
-	echo "[$out]"
-}
-
-pod_json() {
-	local pod=$1 ns=${1%/*} name=${1#*/} extra=${LBL[$1]:-}
-	local ports=${PORTSOV[$pod]:-}
-	printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s","labels":{"pod":"%s"%s}},"spec":{"nodeName":"n1","containers":[{"name":"c","ports":%s}]},"status":{"phase":"Running","podIP":"%s","podIPs":[{"ip":"%s"}]}}' \
-		"$name" "$ns" "$name" "${extra:+,$extra}" \
-		"${ports:-$(ports_json)}" "${IP[$pod]}" "${IP[$pod]}"
-}
-
-ns_json() {
-	printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s","labels":{"kubernetes.io/metadata.name":"%s","ns":"%s"}}}' \
-		"$1" "$1" "$1"
-}
-
-# pol NS NAME SPEC: a NetworkPolicy; @x/b@ in SPEC becomes x/b's address,
-# @podnet@ the pods' CIDR
-pol() {
-	local spec=${3//@podnet@/$PODNET} k
-	for k in "${!IP[@]}"; do
-		spec=${spec//@$k@/${IP[$k]}}
-	done
-	printf '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"%s","namespace":"%s"},"spec":%s}' \
-		"$2" "$1" "$spec"
-}
-
-list_json() {
-	local items=() n pod
-	for n in x y z; do items+=("$(ns_json $n)"); done
-	for pod in $PODS; do items+=("$(pod_json "$pod")"); done
-	items+=("${POLS[@]}")
-	local IFS=,
-	echo "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[${items[*]}]}"
-}
-
-np() { ip netns exec "$NODE" "$VPCNET" netpolicy "$@"; }
-
-apply_list() {
-	list_json >"$T/list.json"
-	np apply --no-br-netfilter "$T/list.json" 2>"$T/apply.err" ||
-		{ cat "$T/apply.err"; fail "apply failed"; }
-}
-
-# --- probing -----------------------------------------------------------
-
-specs_for() {	# specs_for SRC: probe specs to every destination
-	local src=$1 dst pp
-	for dst in $DSTS; do
-		[ "$src" = "$dst" ] && [ "$src" = out ] && continue
-		[ "$src" = node ] && [ "$dst" = out ] && continue
-		for pp in $PPS; do
-			echo "${pp%/*}:${IP[$dst]}:${pp#*/}"
-		done
-	done
-}
-
-# probe_all TMO [SRC...]: "SRC DST PORT ok|fail" lines, sorted
-probe_all() {
-	local tmo=$1 src srcs pids=()
-	shift
-	# shellcheck disable=SC2206
-	srcs=(${*:-$SRCS})
-	for src in "${srcs[@]}"; do
-		# shellcheck disable=SC2046
-		ip netns exec "$(nsof $src)" "$PROBE" probe "$tmo" \
-			$(specs_for $src) >"$T/p.${src/\//-}" 2>&1 &
-		pids+=($!)
-	done
-	wait "${pids[@]}"
-	for src in "${srcs[@]}"; do
-		sed 's/^\(tcp\|udp\):\(.*\):\([0-9]*\) /\1 \2 \3 /' \
-			"$T/p.${src/\//-}" |
-		while read -r proto ip port res; do
-			echo "$src ${NAME[$ip]:-?$ip} $proto/$port $res"
-		done
-	done | sort
-}
-
-expected() {
-	local src dst pp v r rs rd rp rv
-	for src in $SRCS; do
-		for dst in $DSTS; do
-			[ "$src" = "$dst" ] && [ "$src" = out ] && continue
-			[ "$src" = node ] && [ "$dst" = out ] && continue
-			for pp in $PPS; do
-				v=ok
-				for r in "${EXPECT[@]}"; do
-					read -r rs rd rp rv <<<"$r"
-					# shellcheck disable=SC2053
-					[[ $src == $rs && $dst == $rd &&
-					   $pp == $rp ]] && v=$rv
-				done
-				[ "$src" = "$dst" ] && v=ok
-				[ "$src" = node ] && v=ok
-				echo "$src $dst $pp $v"
-			done
-		done
-	done | sort
-}
-
-# Probe and compare. When the only differences are cells expected ok that
-# failed, their sources are probed again with a longer timeout.
-check_matrix() {
-	local srcs
-	expected >"$T/expected"
-	probe_all $TMO >"$T/actual"
-	diff "$T/expected" "$T/actual" | grep '^< ' >"$T/missing"
-	if [ -s "$T/missing" ] && ! grep -q ' fail$' "$T/missing"; then
-		srcs=$(awk '{print $2}' "$T/missing" | sort -u | tr '\n' ' ')
-		# shellcheck disable=SC2086
-		probe_all 2000 $srcs >"$T/retry"
-		grep -v -E "^($(echo $srcs | tr ' ' '|')) " "$T/actual" |
-			cat - "$T/retry" | sort >"$T/actual2"
-		mv "$T/actual2" "$T/actual"
-	fi
-	cmp -s "$T/expected" "$T/actual" && return 0
-	echo "mismatches (< expected, > actual):"
-	diff "$T/expected" "$T/actual" | grep '^[<>]' | head -n 30
-	return 1
-}
-
-# step: apply the current List, check the matrix
-step() {
-	[ -n "${SETUP_OK:-}" ] || skip "setup failed"
-	CASES=$((CASES + 1))
-	apply_list && check_matrix
 }
 
 # --- cases -------------------------------------------------------------

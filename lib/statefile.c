@@ -2,6 +2,7 @@
 #include "statefile.h"
 #include "fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +33,44 @@ int statefile_write(const char *dir, const char *name, const char *data,
 	if (rc < 0)
 		return fail(err, errlen, rc, "write", path);
 	return 0;
+}
+
+int statefile_tmp_target(const char *file, char *out, size_t len)
+{
+	size_t n = strlen(file);
+
+	/* fs_replace's name: "." name ".tmp" and six mkostemp characters */
+	if (file[0] != '.' || n < 12 || n - 11 >= len ||
+	    memcmp(file + n - 10, ".tmp", 4) || file[1] == '.')
+		return -EINVAL;
+	memcpy(out, file + 1, n - 11);
+	out[n - 11] = 0;
+	return 0;
+}
+
+int statefile_remove_tmps(const char *dir, const char *name, char *err,
+			  size_t errlen)
+{
+	char target[NAME_MAX + 1], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int rc = 0, n = 0;
+
+	if (!d)
+		return fail(err, errlen, -errno, "open", dir);
+	while ((de = readdir(d))) {
+		if (statefile_tmp_target(de->d_name, target, sizeof(target)) ||
+		    strcmp(target, name))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0) {
+			n++;
+		} else if (!rc) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			rc = fail(err, errlen, -errno, "unlink", path);
+		}
+	}
+	closedir(d);
+	return rc ? rc : n;
 }
 
 int statefile_read(const char *path, size_t max, struct arena *a, char **out,

@@ -23,6 +23,15 @@
 int statefile_write(const char *dir, const char *name, const char *data,
 		    size_t len, char *err, size_t errlen);
 
+/* The temporary a killed statefile_write leaves, ".<name>.tmpXXXXXX":
+ * 0 with <name> in out, or -EINVAL when file is not one. */
+int statefile_tmp_target(const char *file, char *out, size_t len);
+
+/* Remove dir's temporaries of name (the caller holds what keeps writers of
+ * name away): how many, or -errno of the first failure (message in err). */
+int statefile_remove_tmps(const char *dir, const char *name, char *err,
+			  size_t errlen);
+
 /* Read path into a NUL-terminated arena buffer: -ENOENT when missing,
  * -EFBIG when larger than max bytes, -ENOMEM, -errno. */
 int statefile_read(const char *path, size_t max, struct arena *a, char **out,

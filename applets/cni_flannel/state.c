@@ -167,45 +167,18 @@ void fl_state_read(struct fl *f)
 		f->c.ipam_dir = dir;
 }
 
-/* ".<name>.tmpXXXXXX", a temporary of fs_write_atomic: 0 and <name> */
-static int tmp_target(const char *file, char *out, size_t len)
-{
-	size_t n = strlen(file);
-
-	if (file[0] != '.' || n < 12 || n - 11 >= len ||
-	    memcmp(file + n - 10, ".tmp", 4) || file[1] == '.')
-		return -1;
-	memcpy(out, file + 1, n - 11);
-	out[n - 11] = 0;
-	return 0;
-}
-
-/* An ADD killed while writing its state file leaves the temporary: the
- * attachment's DEL (never concurrent with its ADD) removes it. */
-static void state_tmp_remove(struct fl *f, const char *name)
-{
-	char t[FL_PATH_MAX];
-	struct dirent *de;
-	DIR *dir = opendir(f->c.data_dir);
-
-	while (dir && (de = readdir(dir)))
-		if (tmp_target(de->d_name, t, sizeof(t)) == 0 &&
-		    !strcmp(t, name) && unlinkat(dirfd(dir), de->d_name, 0) < 0)
-			log_warn("unlink %s/%s: %s", f->c.data_dir, de->d_name,
-				 strerror(errno));
-	if (dir)
-		closedir(dir);
-}
-
 void fl_state_remove(struct fl *f)
 {
-	char path[FL_PATH_MAX], name[FL_PATH_MAX];
+	char path[FL_PATH_MAX], name[FL_PATH_MAX], err[STATEFILE_ERRLEN];
 
 	state_path(f, f->env.containerid, f->env.ifname, path, sizeof(path));
 	if (unlink(path) < 0 && errno != ENOENT)
 		log_warn("unlink %s: %s", path, strerror(errno));
 	state_name(f->env.containerid, f->env.ifname, name, sizeof(name));
-	state_tmp_remove(f, name);
+	/* an ADD killed while writing it leaves the temporary; the
+	 * attachment's DEL is never concurrent with its ADD */
+	if (statefile_remove_tmps(f->c.data_dir, name, err, sizeof(err)) < 0)
+		log_warn("%s", err);
 }
 
 static void add_iface(struct fl *f, struct cni_result *r, const char *name,
@@ -308,7 +281,7 @@ static void gc_state_file(struct fl *f, const char *file)
 	size_t len;
 	char *text;
 
-	if (tmp_target(file, cid, sizeof(cid)) < 0) {
+	if (statefile_tmp_target(file, cid, sizeof(cid)) < 0) {
 		if (file[0] == '.' || strlen(file) >= sizeof(cid))
 			return;
 		strcpy(cid, file);

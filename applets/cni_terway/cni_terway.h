@@ -105,6 +105,7 @@ int tw_state_write(struct tw *t);
 /* 0, -ENOENT (no file), -EINVAL (corrupt: logged) */
 int tw_state_read(struct tw *t, const char *cid, const char *ifname);
 int tw_state_read_file(struct tw *t, const char *path);
+/* the state file and its temporaries (a killed ADD's) */
 void tw_state_remove(struct tw *t);
 void tw_print_result(struct tw *t);
 

@@ -15,6 +15,7 @@
 
 #include "cni_terway.h"
 #include "log.h"
+#include "statefile.h"
 
 /* The vpc lease; 0 or -1 with t->e set. */
 static int lease_release(struct tw *t)
@@ -32,14 +33,28 @@ static int lease_release(struct tw *t)
 	return r < 0 ? -1 : 0;
 }
 
+/* The vpc lease store of the config exists (DEL and GC never make it). */
+static int lease_store(struct tw *t, char *dir, size_t len)
+{
+	snprintf(dir, len, "%s/%s", t->c.ipam_dir ? t->c.ipam_dir :
+		 IPAM_DEFAULT_DATA_DIR, t->c.cni.name);
+	return access(dir, F_OK) == 0;
+}
+
 int tw_teardown(struct tw *t)
 {
+	char dir[PATH_MAX];
+
 	if (t->s.pending)	/* done before; only the release is owed */
 		return 0;
 	if (t->s.mode == ENIPROTO_MODE_ENI)
 		tw_eni_teardown(t);
 	tw_veth_teardown(t);
 	if (t->s.mode == ENIPROTO_MODE_VPC)
+		return lease_release(t);
+	/* no state file: an ADD killed before it wrote one may hold a lease
+	 * already (vpc), or nothing */
+	if (!t->s.mode && lease_store(t, dir, sizeof(dir)))
 		return lease_release(t);
 	return 0;
 }
@@ -97,6 +112,23 @@ static void gc_one(struct tw *t, const char *file)
 	t->e = keep;
 }
 
+/* The temporary of a killed ADD's state file, its attachment not valid
+ * (GC holds the exclusive lock: no ADD or DEL is running). */
+static void gc_tmp(struct tw *t, DIR *dir, const char *file)
+{
+	char target[ENIPROTO_CID_MAX + NL_IFNAMSIZ + 1], *at;
+
+	if (statefile_tmp_target(file, target, sizeof(target)) < 0)
+		return;
+	at = strrchr(target, '@');
+	if (!at)
+		return;
+	*at = 0;
+	if (!cni_attachment_valid(&t->c.cni, target, at + 1) &&
+	    unlinkat(dirfd(dir), file, 0) == 0)
+		log_info("gc: removed %s/%s", t->c.data_dir, file);
+}
+
 /* Only a store vpc mode made: GC does not create one. */
 static void gc_leases(struct tw *t)
 {
@@ -106,9 +138,7 @@ static void gc_leases(struct tw *t)
 	struct ipam h;
 
 	memset(&t->s, 0, sizeof(t->s));
-	snprintf(dir, sizeof(dir), "%s/%s", t->c.ipam_dir ? t->c.ipam_dir :
-		 IPAM_DEFAULT_DATA_DIR, t->c.cni.name);
-	if (access(dir, F_OK) < 0)
+	if (!lease_store(t, dir, sizeof(dir)))
 		return;
 	valid = calloc((size_t)n + 1, sizeof(*valid));
 	if (!valid || tw_ipam_open(t, &h) < 0) {
@@ -136,8 +166,10 @@ void tw_gc(struct tw *t)
 	DIR *dir = opendir(t->c.data_dir);
 
 	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.') {
+			gc_tmp(t, dir, de->d_name);
 			continue;
+		}
 		arena_init(&t->a);
 		gc_one(t, de->d_name);
 		arena_free_all(&t->a);

@@ -234,12 +234,17 @@ int tw_state_read(struct tw *t, const char *cid, const char *ifname)
 
 void tw_state_remove(struct tw *t)
 {
-	char path[PATH_MAX], name[ENIPROTO_CID_MAX + NL_IFNAMSIZ + 1];
+	char path[PATH_MAX], name[ENIPROTO_CID_MAX + NL_IFNAMSIZ + 1],
+	     err[STATEFILE_ERRLEN];
 
 	state_name(t->s.cid, t->s.ifname, name, sizeof(name));
 	if (snprintf(path, sizeof(path), "%s/%s", t->c.data_dir, name) <
 	    (int)sizeof(path) && unlink(path) < 0 && errno != ENOENT)
 		log_warn("unlink %s: %s", path, strerror(errno));
+	/* an ADD killed while writing it leaves the temporary; the
+	 * attachment's DEL is never concurrent with its ADD */
+	if (statefile_remove_tmps(t->c.data_dir, name, err, sizeof(err)) < 0)
+		log_warn("%s", err);
 }
 
 static int add_iface(struct tw *t, struct cni_result *r, const char *name,

@@ -67,6 +67,47 @@ static void test_write_read(void)
 	arena_free_all(&a);
 }
 
+/* a killed writer's temporaries: recognised by name, removed per target */
+static void test_tmps(void)
+{
+	char t[64], path[128];
+	const char *mk[] = {".c1@eth0.tmpAbC123", ".c1@eth0.tmpZZZZZZ",
+			    ".c2.tmp000000", "c1@eth0"};
+	size_t i;
+	int fd;
+
+	CHECK_INT(statefile_tmp_target(".c1@eth0.tmpAbC123", t, sizeof(t)), 0);
+	CHECK_STR(t, "c1@eth0");
+	CHECK_INT(statefile_tmp_target("c1.tmpAbC123", t, sizeof(t)), -EINVAL);
+	CHECK_INT(statefile_tmp_target(".c1.tmp12345", t, sizeof(t)), -EINVAL);
+	CHECK_INT(statefile_tmp_target("..x.tmp123456", t, sizeof(t)),
+		  -EINVAL);
+	CHECK_INT(statefile_tmp_target(".vpcnet.lock", t, sizeof(t)), -EINVAL);
+	CHECK_INT(statefile_tmp_target(".abcdef.tmp123456", t, 6), -EINVAL);
+	CHECK_INT(statefile_tmp_target(".abcdef.tmp123456", t, 7), 0);
+	snprintf(path, sizeof(path), "%s/tmps", base);
+	CHECK_INT(mkdir(path, 0700), 0);
+	for (i = 0; i < sizeof(mk) / sizeof(mk[0]); i++) {
+		snprintf(t, sizeof(t), "%s/%s", "tmps", mk[i]);
+		snprintf(path, sizeof(path), "%s/%s", base, t);
+		fd = open(path, O_WRONLY | O_CREAT, 0600);
+		CHECK(fd >= 0);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/tmps", base);
+	CHECK_INT(statefile_remove_tmps(path, "c1@eth0", err, sizeof(err)), 2);
+	CHECK_INT(count_entries(path), 2);	/* c2's and the file itself */
+	CHECK_INT(statefile_remove_tmps(path, "c1@eth0", err, sizeof(err)), 0);
+	CHECK_INT(statefile_remove_tmps(path, "c2", err, sizeof(err)), 1);
+	snprintf(path, sizeof(path), "%s/none", base);
+	CHECK_INT(statefile_remove_tmps(path, "c2", err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "/none") != NULL);
+	snprintf(path, sizeof(path), "%s/tmps/c1@eth0", base);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/tmps", base);
+	rmdir(path);
+}
+
 static void test_lock(void)
 {
 	char dir[128];
@@ -100,6 +141,7 @@ int main(void)
 	snprintf(base, sizeof(base), "/tmp/statefilet-%d", (int)getpid());
 	mkdir(base, 0755);
 	RUN(test_write_read);
+	RUN(test_tmps);
 	RUN(test_lock);
 	rc = test_done();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);

@@ -6,6 +6,8 @@ printf 'vpcnet (all applets): %s bytes\n' "$(stat -c %s build/vpcnet)"
 printf 'upstream bridge + host-local + bandwidth: %s bytes\n' \
 	"$(stat -c %s /usr/lib/cni/bridge /usr/lib/cni/host-local \
 	/usr/lib/cni/bandwidth | awk '{s+=$1} END {print s}')"
+printf 'smallest single upstream plugin: %s\n' \
+	"$(stat -c '%s bytes (%n)' /usr/lib/cni/* | sort -n | head -n1)"
 echo
 echo "## CNI ADD/DEL, cni-flannel vs Debian's upstream plugins"
 test/bench/cni_bench.py 50 || exit 1

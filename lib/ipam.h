@@ -134,8 +134,9 @@ struct ipam_request {
  * address and the IPv4 broadcast. Errors (message as upstream's, prefixed
  * "failed to allocate for range <i>: "):
  *	-EEXIST		(cid, ifname) already holds an address of the set
- *	-ENOSPC		"no IP addresses available in range set: ..."
+ *	-EADDRNOTAVAIL	"no IP addresses available in range set: ..."
  *			(the caller picks the CNI code; upstream uses 999)
+ *	-ENOSPC, -EROFS, -EIO ...	the lease store cannot be written
  *	-EADDRINUSE	requested IP taken
  *	-EINVAL		bad request, or a requested IP in no range set
  *			("failed to allocate all requested IPs: ...")

@@ -312,7 +312,7 @@ static int take_next(struct ipam *h, struct addctx *c, int i, struct ipaddr *ip)
 		if (rc)
 			return rc < 0 ? rc : 0;
 	}
-	return ipam_seterr(h, -ENOSPC,
+	return ipam_seterr(h, -EADDRNOTAVAIL,
 			   "no IP addresses available in range "
 			   "set: %s",
 			   ipam_rangeset_fmt(s, set, sizeof(set)));

@@ -445,17 +445,16 @@ static int requested(struct fl *f, struct ipaddr *out, int max)
 	return n;
 }
 
-/* ipam_add's -ENOSPC is an exhausted pool (try again later) or a full
- * disk: the message tells, as ipam.h documents it. A lease store that
- * cannot be written is an I/O error. */
-static int ipam_code(int err, const char *msg)
+/* An exhausted pool: try again later (once pods are gone). A lease store
+ * that cannot be written is an I/O error. */
+static int ipam_code(int err)
 {
 	switch (err) {
-	case -ENOSPC:
-		return strstr(msg, "no IP addresses available") ?
-		       CNI_ERR_TRY_AGAIN : CNI_ERR_IO;
+	case -EADDRNOTAVAIL:
+		return CNI_ERR_TRY_AGAIN;
 	case -EINVAL:
 		return CNI_ERR_CONFIG;
+	case -ENOSPC:
 	case -EROFS:
 	case -EIO:
 	case -EDQUOT:
@@ -484,7 +483,7 @@ int fl_ipam_add(struct fl *f, struct ipam *h)
 	r.nrequested = n;
 	err = ipam_add(h, &r, f->lease);
 	if (err < 0)
-		return cni_errf(&f->e, ipam_code(err, h->err), "%s", h->err);
+		return cni_errf(&f->e, ipam_code(err), "%s", h->err);
 	f->nlease = f->nsets;
 	return 0;
 }

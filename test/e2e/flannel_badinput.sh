@@ -32,6 +32,7 @@ bad() {
 		CNI_NETNS="/run/netns/$P-pod" CNI_IFNAME="$ifname" \
 		CNI_PATH=/opt/cni/bin "$@" "$VPCNET" cni-flannel 2>"$T/stderr")
 	rc=$?
+	printf '%s' "$out" >"$T/out"
 	[ $rc != 0 ] || fail "$what: exit 0"
 	echo "$out" | jq -e . >/dev/null 2>&1 || fail "$what: not JSON: $out"
 	expect_eq "$what: code" "$(echo "$out" | jq -r .code)" "$code" || {
@@ -113,6 +114,22 @@ subnet_file_matrix() {
 	[ $f = 0 ]
 }
 
+# every other address of the subnet leased (by stand-in leases): code 11
+# (try again later), the message upstream gives, nothing changed
+pool_exhausted() {
+	local i f=0
+	for i in $(seq 3 254); do
+		printf 'other%d\r\neth0' "$i" >"$IPAM_DATA/$NET/10.244.9.$i"
+	done
+	snapshot >"$T/before"
+	bad 11 "pool exhausted" ADD eth1 "$G" || f=1
+	grep -q 'no IP addresses available in range set' "$T/out" ||
+		fail "pool exhausted: $(cat "$T/out")" || f=1
+	rm -f "$IPAM_DATA/$NET"/10.244.9.{3..254}
+	snapshot >"$T/before"
+	[ $f = 0 ]
+}
+
 cleanup_good() {
 	cni DEL keep pod eth0 <"$T/good" || fail DEL
 	state_clean
@@ -121,5 +138,6 @@ cleanup_good() {
 testing "setup: one good pod" setup
 testing "config/env error matrix: codes and no state change" matrix
 testing "subnet file error matrix" subnet_file_matrix
+testing "pool exhausted: code 11" pool_exhausted
 testing "good pod deleted, nothing left" cleanup_good
 finish

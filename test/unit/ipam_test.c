@@ -309,7 +309,7 @@ static void test_exhaustion(void)
 	CHECK_INT(ipam_open(&h, dir, NET), 0);
 	CHECK_INT(add(&h, "c1", "eth0", &s, 1, &l), 0);
 	CHECK_STR(fmt(&l.ip), "10.9.0.2");
-	CHECK_INT(add(&h, "c2", "eth0", &s, 1, &l), -ENOSPC);
+	CHECK_INT(add(&h, "c2", "eth0", &s, 1, &l), -EADDRNOTAVAIL);
 	CHECK_STR(h.err, "failed to allocate for range 0: no IP addresses "
 			 "available in range set: 10.9.0.1-10.9.0.2");
 	/* several ranges in one set are used in turn */
@@ -325,7 +325,7 @@ static void test_exhaustion(void)
 	CHECK_STR(fmt(&l.gateway), "10.9.1.1");
 	CHECK_INT(add(&h, "c3", "eth0", &s, 1, &l), 0);
 	CHECK_STR(fmt(&l.ip), "10.9.1.11");
-	CHECK_INT(add(&h, "c4", "eth0", &s, 1, &l), -ENOSPC);
+	CHECK_INT(add(&h, "c4", "eth0", &s, 1, &l), -EADDRNOTAVAIL);
 	ipam_close(&h);
 }
 
@@ -694,7 +694,7 @@ static void test_upstream_compat(void)
 	CHECK_STR(up_addr(0), "10.9.0.3");
 	CHECK(upstream("ADD", "up5", "eth0", conf) != 0);
 	CHECK(strstr(up_out, "no IP addresses available") != NULL);
-	CHECK_INT(add(&h, "our4", "eth0", s, 2, l), -ENOSPC);
+	CHECK_INT(add(&h, "our4", "eth0", s, 2, l), -EADDRNOTAVAIL);
 	ipam_close(&h);
 }
 

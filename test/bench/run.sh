@@ -12,6 +12,9 @@ echo
 echo "## CNI ADD/DEL, cni-flannel vs Debian's upstream plugins"
 test/bench/cni_bench.py 50 || exit 1
 echo
+echo "## bandwidth accuracy (iperf3 -t 3 -O 1 through cni-flannel's limits)"
+test/e2e/flannel_bandwidth.sh 2>&1 | sed -n 's/^ *# bw //p'
+echo
 echo "## daemons' memory, steady state with 100 pods"
 test/bench/daemons_rss.sh
 echo

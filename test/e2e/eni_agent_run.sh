@@ -28,21 +28,9 @@ kctl() {	# kctl PATH JSON: the fake API server's control endpoint
 }
 
 if command -v node >/dev/null && mkns vpc && mkns n1; then
-	cat >"$T/cloud.json" <<EOF
-{
- "vswitches": [{"id": "vsw-a", "cidr": "192.168.10.0/24",
-  "zone": "cn-hangzhou-h"}],
- "instanceTypes": {"ecs.g6.large": {"EniQuantity": 5,
-  "EniPrivateIpAddressQuantity": 15, "EniTotalQuantity": 5}},
- "instances": [{"id": "i-node1", "type": "ecs.g6.large", "vswitch": "vsw-a",
-  "netns": "$P-n1", "primary": {"ip": "192.168.10.11"},
-  "ramRole": "KubernetesWorkerRole"}],
- "topology": {"vpcNetns": "$P-vpc"},
- "timing": {"attachMs": 100, "detachMs": 100, "routeMs": 50},
- "metadata": {"stsTtlSeconds": 8},
- "seed": 7
-}
-EOF
+	cloud_json "$P-n1" "$P-vpc" '.timing.attachMs = 100 |
+		.timing.detachMs = 100 | .metadata.stsTtlSeconds = 8' \
+		>"$T/cloud.json"
 	cat >"$T/kube.json" <<EOF
 {"objects": [{"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node1"}, "spec": {"podCIDR": "10.244.1.0/24"}}]}

@@ -75,3 +75,21 @@ expect_eq() {
 finish() {
 	[ $FAIL = 0 ]
 }
+
+# cloud_json NODE_NETNS VPC_NETNS [JQ]: the fake cloud's world for one ECS
+# node (test/fake/aliyun.js): vSwitch vsw-a 192.168.10.0/24, an
+# ecs.g6.large (5 ENIs x 15 IPs) at 192.168.10.11 with a RAM role; JQ
+# (a jq filter) changes what a test needs changed.
+cloud_json() {
+	jq -n --arg node "$1" --arg vpc "$2" '{
+	 vswitches: [{id: "vsw-a", cidr: "192.168.10.0/24",
+	  zone: "cn-hangzhou-h"}],
+	 instanceTypes: {"ecs.g6.large": {EniQuantity: 5,
+	  EniPrivateIpAddressQuantity: 15, EniTotalQuantity: 5}},
+	 instances: [{id: "i-node1", type: "ecs.g6.large", vswitch: "vsw-a",
+	  netns: $node, primary: {ip: "192.168.10.11"},
+	  ramRole: "KubernetesWorkerRole"}],
+	 topology: {vpcNetns: $vpc},
+	 timing: {attachMs: 50, detachMs: 50, routeMs: 50},
+	 seed: 7}' | jq "${3:-.}"
+}

@@ -173,20 +173,7 @@ APID=
 
 fakes_aliyun() {	# the fake cloud and API (eni_agent_run.sh's setup)
 	mkns vpc2 && mkns n1 || return 1
-	cat >"$T/cloud.json" <<EOF
-{
- "vswitches": [{"id": "vsw-a", "cidr": "192.168.10.0/24",
-  "zone": "cn-hangzhou-h"}],
- "instanceTypes": {"ecs.g6.large": {"EniQuantity": 5,
-  "EniPrivateIpAddressQuantity": 15, "EniTotalQuantity": 5}},
- "instances": [{"id": "i-node1", "type": "ecs.g6.large", "vswitch": "vsw-a",
-  "netns": "$P-n1", "primary": {"ip": "192.168.10.11"},
-  "ramRole": "KubernetesWorkerRole"}],
- "topology": {"vpcNetns": "$P-vpc2"},
- "timing": {"attachMs": 50, "detachMs": 50, "routeMs": 50},
- "seed": 7
-}
-EOF
+	cloud_json "$P-n1" "$P-vpc2" >"$T/cloud.json" || return 1
 	cat >"$T/kube.json" <<EOF
 {"objects": [{"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node1"}, "spec": {"podCIDR": "10.244.1.0/24"}},

@@ -249,6 +249,8 @@ static int alloc_eni(struct agent *ag, struct ea_conn *c,
 	snprintf(r->uid, sizeof(r->uid), "%s", c->req.pod_uid[0] ?
 		 c->req.pod_uid : pod->uid);
 	r->deadline_ms = now + ag->conf.attach_timeout_ms * 2;
+	log_info("alloc %s/%s container=%.12s: creating an exclusive ENI",
+		 r->ns, r->name, r->cid);
 	ea_kick_worker(ag);
 	return wait_for(c, "creating and attaching an exclusive ENI");
 }
@@ -311,10 +313,14 @@ static void do_release(struct agent *ag, struct ea_conn *c, int64_t now)
 	struct ea_alloc *a;
 
 	q = ea_req_find(&ag->pool, c->req.container_id, c->req.ifname);
-	if (q && q->state == EA_REQ_TAKEN)
-		q->cancel = 1;
-	else if (q)
+	if (q && q->state == EA_REQ_TAKEN) {
+		q->cancel = 1;	/* the worker deletes the ENI it makes */
+	} else if (q) {
+		if (q->state == EA_REQ_WAIT)
+			log_info("release %s/%s container=%.12s: exclusive "
+				 "ENI request dropped", q->ns, q->name, q->cid);
 		ea_req_remove(&ag->pool, q);
+	}
 	a = ea_alloc_find(&ag->pool, c->req.container_id, c->req.ifname);
 	if (a) {
 		log_info("release %s/%s container=%.12s ip=%s", a->ns, a->name,

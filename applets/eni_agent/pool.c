@@ -455,7 +455,12 @@ int ea_exclusive_work(struct ea_worker *w)
 	}
 	ea_unlock(w->ag);
 	if (rc < 0)
-		log_warn("exclusive ENI for %s/%s: %s", r.ns, r.name, err);
+		log_warn("alloc %s/%s container=%.12s: exclusive ENI: %s",
+			 r.ns, r.name, r.cid, err);
+	else
+		log_info("alloc %s/%s container=%.12s: exclusive ENI %s%s",
+			 r.ns, r.name, r.cid, tmp.id, r.cancel ? ", released "
+			 "meanwhile: deleting it" : "");
 	ea_wake_main(w->ag);
 	return 1;
 }

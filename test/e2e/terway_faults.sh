@@ -7,6 +7,15 @@
 #    10): nothing is left in the agent (its state file, its counts), in
 #    the state files, the lease store, the pod or the node's netns
 #    (links, routes, rules, qdiscs, nft); ADDs of fresh pods then work.
+#  - ADDs of exclusive-ENI pods (eni mode) killed all along their span
+#    (the agent's worker creating and attaching the pod's ENI), each
+#    followed by the runtime's DEL: once the worker is done, the agent
+#    holds nothing for the pod, no exclusive ENI is left in the cloud,
+#    the node holds the ENIs the cloud attached to it (no more, none in
+#    a pod), no veth, route or rule.  The same made certain with an
+#    attach the cloud holds back: an ADD killed while the worker attaches
+#    its ENI, one while its request waits for the worker.  An eni pod
+#    ADDed after works.
 #  - ADDs and DELs in parallel loops while the agent is stopped (SIGTERM)
 #    and killed (SIGKILL) and restarted: every pod added holds its IP in
 #    the agent, no IP twice, none held for a pod deleted or whose ADD
@@ -24,6 +33,7 @@ IPAMD=$T/ipam
 MIN=2 MAX=5
 KILLS=100	# eniip ADDs killed (trials: more, some finish)
 VKILLS=30	# vpc ADDs killed
+XTRIALS=26	# eni ADDs killed at points over 0..1.2x their span
 WORKERS=3 WPODS=5	# load: parallel loops, pods each
 BW='{"k8s.aliyun.com/ingress-bandwidth": "10M",
 	"k8s.aliyun.com/egress-bandwidth": "10M"}'
@@ -37,21 +47,9 @@ kctl() {
 }
 
 if command -v node >/dev/null && mkns vpc && mkns n1; then
-	cat >"$T/cloud.json" <<EOF
-{
- "vswitches": [{"id": "vsw-a", "cidr": "192.168.10.0/24",
-  "zone": "cn-hangzhou-h"}],
- "instanceTypes": {"ecs.g6.large": {"EniQuantity": 5,
-  "EniPrivateIpAddressQuantity": 15, "EniTotalQuantity": 5}},
- "instances": [{"id": "i-node1", "type": "ecs.g6.large", "vswitch": "vsw-a",
-  "netns": "$NODE", "primary": {"ip": "192.168.10.11"},
-  "ramRole": "KubernetesWorkerRole"}],
- "topology": {"vpcNetns": "$P-vpc"},
- "timing": {"attachMs": 100, "detachMs": 100, "routeMs": 50},
- "faults": {"latencyMs": 10},
- "seed": 7
-}
-EOF
+	cloud_json "$NODE" "$P-vpc" '.timing.attachMs = 100 |
+		.timing.detachMs = 100 | .faults.latencyMs = 10' \
+		>"$T/cloud.json"
 	cat >"$T/kube.json" <<EOF
 {"objects": [{"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node1"}, "spec": {"podCIDR": "10.244.1.0/24"}}]}
@@ -149,12 +147,14 @@ cloud_is_agent() {
 
 # ---- pods and the plugin ---------------------------------------------------
 
-pods() {	# pods NAME... with the bandwidth annotations; netns each
+# pods NAME... with the bandwidth annotations (or those of $ANN); netns each
+pods() {
 	local n
-	jq -nc --argjson a "$BW" '[$ARGS.positional[] | {apiVersion: "v1",
-		kind: "Pod", metadata: {name: ., namespace: "default",
-		annotations: $a}, spec: {nodeName: "node1",
-		containers: [{name: "c", image: "x"}]}}]' --args "$@" \
+	jq -nc --argjson a "${ANN:-$BW}" '[$ARGS.positional[] |
+		{apiVersion: "v1", kind: "Pod", metadata: {name: .,
+		namespace: "default", annotations: $a},
+		spec: {nodeName: "node1", containers: [{name: "c",
+		image: "x"}]}}]' --args "$@" \
 		>"$T/pods.json"
 	kctl /apply @"$T/pods.json" || fail "kube: pods $*" || return 1
 	for n in "$@"; do mkns "$n" || return 1; done
@@ -244,11 +244,12 @@ add_time() {
 	echo $((i < 1000 ? 1000 : i))
 }
 
+secs() { echo "$(($1 / 1000000)).$(printf %06d $(($1 % 1000000)))"; }
+
 # one trial: an ADD killed after US microseconds; what it left; DEL
 ktrial() {
 	local cid=$1 pod=$2 us=$3 s rc
-	cni ADD "$cid" "$pod" "$((us / 1000000)).$(printf %06d \
-		$((us % 1000000)))" >"$T/kadd.out" 2>&1
+	cni ADD "$cid" "$pod" "$(secs "$us")" >"$T/kadd.out" 2>&1
 	rc=$?
 	KRC=$rc
 	s=$([ $rc = 0 ] && echo done || echo killed)
@@ -476,6 +477,216 @@ del_all() {
 		fail "cloud: $(ours | xargs); agent: $(call info)"
 }
 
+# ---- eni mode: exclusive ENIs ----------------------------------------------
+
+XANN='{"k8s.aliyun.com/eni": "true"}'
+
+excl() {	# our exclusive ENIs in the fake cloud: "id status mac" a line
+	ctl GET /state | jq -r '.enis[] | select(any(.Tags.Tag[];
+		.TagKey == "vpcnet.io/mode" and .TagValue == "eni")) |
+		[.NetworkInterfaceId, .Status, (.MacAddress | ascii_downcase)] |
+		join(" ")'
+}
+no_excl() { [ -z "$(excl)" ]; }
+
+# MACs of the ENIs the cloud has attached to the node (primary included)
+# and of the links in the node's netns that are not pods' veths
+cloud_macs() {
+	ctl GET /state | jq -r '.enis[] | select(.InstanceId == "i-node1" and
+		.Status == "InUse") | .MacAddress | ascii_downcase' | sort
+}
+node_macs() {
+	ip -j -n "$NODE" link show | jq -r '.[] | select(.ifname != "lo" and
+		(.ifname | startswith("cali") | not)) | .address' | sort
+}
+
+# the agent's log since the eni section began: an exclusive ENI asked for
+# CID ("creating"), and its outcome: the worker's (made, made and deleted
+# as released meanwhile, failed), or the request dropped by a release
+# before the worker took it
+xlog() { tail -n "+$XLOG0" "$T/agent.log"; }
+asked() { xlog | grep -c "container=$1: creating an exclusive ENI"; }
+worker_done() {
+	[ "$(xlog | grep -c "container=$1: exclusive ENI")" -ge \
+		"$(asked "$1")" ]
+}
+
+# after a DEL of CID: the worker done, no exclusive ENI left in the cloud,
+# the node's ENI links are the cloud's attached ENIs, nothing else left
+xsettled() {
+	local cid=$1 pod=$2
+	wait_for "the agent's worker done with $cid" worker_done "$cid" ||
+		return 1
+	wait_for "no exclusive ENI in the cloud" no_excl ||
+		fail "$cid: exclusive ENIs left: $(excl | xargs)" || return 1
+	expect_eq "$cid: the node's ENI links are the cloud's" \
+		"$(node_macs | xargs)" "$(cloud_macs | xargs)"
+	expect_eq "$cid: the cloud holds the agent's ENIs" \
+		"$(ours | grep -c InUse)" "$(info .pool.enis)"
+	wait_for "the cloud holds the agent's IPs" cloud_is_agent ||
+		fail "cloud: $(ours | xargs); agent: $(call info)"
+	left_nothing "$cid" "$pod"
+}
+
+# the plugin's time for an eni ADD, us (as add_time); each DELed
+xadd_time() {
+	local i t0 t1 t2 ts=""
+	for i in 0 1 2 3; do
+		t0=$(now_us)
+		cni ADD "xm$i" x0 >"$T/xm.out" || fail "ADD xm$i: $(cat \
+			"$T/xm.out")" || return 1
+		t1=$(now_us)
+		nsenter --net="/run/netns/$NODE" timeout --foreground 10 true
+		t2=$(now_us)
+		[ $i = 0 ] || ts="$ts $((2 * t1 - t0 - t2))"
+		cni DEL "xm$i" x0 >/dev/null || fail "DEL xm$i" || return 1
+		xsettled "xm$i" x0 >&2 || return 1
+	done
+	[ $TFAIL = 0 ] || return 1	# a subshell: fail() does not reach
+	i=$(printf '%s\n' $ts | sort -n | head -n1)
+	echo $((i < 1000 ? 1000 : i))
+}
+
+# one trial: an eni ADD killed after US microseconds; what it left (quick
+# looks: the DEL follows soon, mostly while the agent's worker still makes
+# the ENI); the runtime's DEL; once the worker is done, nothing left
+xtrial() {
+	local cid=$1 pod=$2 us=$3 s rc
+	cni ADD "$cid" "$pod" "$(secs "$us")" >"$T/kadd.out" 2>&1
+	rc=$?
+	KRC=$rc
+	s=$([ $rc = 0 ] && echo done || echo killed)
+	[ "$(asked "$cid")" = 0 ] || s="$s+asked"
+	[ "$(held "$cid")" = 1 ] && s="$s+alloc"
+	[ -e "$TWD/$cid@eth0" ] && s="$s+state"
+	ip -n "$P-$pod" link show eth0 >/dev/null 2>&1 && s="$s+eth0"
+	HIST[$s]=$((${HIST[$s]:-0} + 1))
+	case $rc in 0|124|137) ;; *) fail "$cid: ADD exit $rc: $(cat \
+		"$T/kadd.out")" ;; esac
+	cni DEL "$cid" "$pod" >"$T/del.out" 2>&1 ||
+		fail "$cid: DEL after a kill at ${us}us: $(cat "$T/del.out")"
+	# the ENI is attached until the agent has the release: DEL finds it
+	grep -q ENI "$T/del.out" && fail "$cid: DEL: $(cat "$T/del.out")"
+	ip -n "$P-$pod" link show eth0 >/dev/null 2>&1 &&
+		fail "$cid: eth0 left in $pod after DEL"
+	xsettled "$cid" "$pod"
+}
+
+xsetup() {
+	need_fakes || return
+	# a quick cloud: the section stays short
+	ctl POST /timing '{"attachMs": 50, "detachMs": 50}' >/dev/null &&
+		ctl POST /faults '{"latencyMs": 5}' >/dev/null ||
+		fail "fake cloud timing" || return 1
+	XLOG0=$(($(wc -l <"$T/agent.log") + 1))
+	ANN=$XANN pods x0 x1 x2 x3 xf && ANN='{}' pods xa || return 1
+	cni ADD xa xa >"$T/res.xa" || fail "ADD xa: $(cat "$T/res.xa")"
+}
+
+eni_kills() {
+	need_fakes || return
+	local d i us killed=0
+	BASE=$(node_objs) BASE_INUSE=$(info .pool.inuse)
+	BASE_STATES=$(states | xargs)
+	d=$(xadd_time) || return 1
+	echo "# x: eni ADD takes ${d}us or more, kills spread over 0..1.2x" \
+		"that" >>"$T/notes"
+	declare -gA HIST=()
+	for ((i = 0; i < XTRIALS; i++)); do
+		us=$((1 + i * d * 6 / 5 / (XTRIALS - 1)))
+		xtrial "x$i" "x$((i % 4))" $us || return 1
+		[ $TFAIL = 0 ] || return 1
+		[ "$KRC" = 0 ] || killed=$((killed + 1))
+		[ $(((i + 1) % 10)) != 0 ] || gc xa || return 1
+	done
+	echo "# x: $XTRIALS trials, $killed killed; $(xlog | grep -c \
+		'released meanwhile') released while the worker made the" \
+		"ENI; what each left before its DEL:" >>"$T/notes"
+	for i in "${!HIST[@]}"; do echo "#   ${HIST[$i]} x $i"; done |
+		sort -k4 >>"$T/notes"
+	TRIALS=$((${TRIALS:-0} + XTRIALS))
+	expect_eq "xa still held" "$(held xa)" 1
+}
+
+is_asked() { [ "$(asked "$1")" -ge 1 ]; }
+attaching() { excl | grep -q ' Attaching '; }
+# the pid of the plugin run for container CID (its environment names it)
+plugin_pid() {
+	grep -lzx "CNI_CONTAINERID=$1" /proc/[0-9]*/environ 2>/dev/null |
+		cut -d/ -f3
+}
+
+# The race made certain: the cloud holds every attach until told.  xw1's
+# ADD is killed while the worker waits for the attach of its ENI, xw2's
+# while its request waits for the worker; the runtime DELs both; then the
+# attach completes: xw1's ENI is deleted, xw2's never made.
+xrace() {
+	need_fakes || return
+	local j pid jobs=""
+	ctl POST /faults '{"attachNeverCompletes": true}' >/dev/null ||
+		fail "fake cloud faults" || return 1
+	for j in 1 2; do
+		cni ADD "xw$j" "x$j" >/dev/null 2>&1 &
+		jobs="$jobs $!"
+		wait_for "xw$j's request in the agent" is_asked "xw$j" ||
+			return 1
+		[ $j = 2 ] || wait_for "xw1's ENI attaching" attaching ||
+			return 1
+	done
+	for j in 1 2; do
+		pid=$(plugin_pid "xw$j")
+		[ -n "$pid" ] || fail "xw$j: no plugin process" || return 1
+		kill -9 $pid
+	done
+	wait $jobs
+	for j in 2 1; do
+		cni DEL "xw$j" "x$j" >"$T/del.out" 2>&1 ||
+			fail "DEL xw$j: $(cat "$T/del.out")"
+	done
+	xlog | grep -q 'container=xw2: exclusive ENI request dropped' ||
+		fail "xw2's waiting request not dropped by its DEL"
+	ctl POST /faults '{"attachNeverCompletes": false}' >/dev/null &&
+		ctl POST /settle >/dev/null || fail "fake cloud settle" ||
+		return 1
+	xsettled xw1 x1 && xsettled xw2 x2 || return 1
+	xlog | grep -q 'container=xw1: exclusive ENI eni-.*released mean' ||
+		fail "xw1's ENI: $(xlog | grep 'container=xw1:')"
+	expect_eq "xw2: ENIs made" \
+		"$(xlog | grep -c 'container=xw2: exclusive ENI eni-')" 0
+}
+
+eni_after() {
+	need_fakes || return
+	local mac
+	cni ADD xf xf >"$T/res.xf" || fail "ADD xf: $(cat "$T/res.xf")" ||
+		return 1
+	jq -e '.interfaces | length == 3' "$T/res.xf" >/dev/null ||
+		fail "not an eni result: $(cat "$T/res.xf")" || return 1
+	mac=$(ip netns exec "$P-xf" cat /sys/class/net/eth0/address)
+	expect_eq "xf's eth0 is its exclusive ENI" \
+		"$(excl | awk '{print $2, $3}')" "InUse $mac" || return 1
+	pingok xf "$(ipof xa)"
+	pingok xa "$(ipof xf)"
+	cni DEL xf xf >"$T/del.out" 2>&1 || fail "DEL xf: $(cat "$T/del.out")"
+	grep -q ENI "$T/del.out" && fail "DEL xf: $(cat "$T/del.out")"
+	ip -n "$P-xf" link show eth0 >/dev/null 2>&1 && fail "eth0 left in xf"
+	wait_for "xf's ENI deleted" no_excl || return 1
+	cni DEL xa xa >/dev/null || fail "DEL xa"
+	gc
+	expect_eq "agent's allocations" "$(allocs)" ""
+	expect_eq "in use" "$(info .pool.inuse)" 0
+	expect_eq "node" "$(node_objs)" \
+		"veths=0 ifbs=0 rules=0 routes=0 qdiscs=0 nft=0"
+	expect_eq "state files" "$(states)" ""
+	expect_eq "the node's ENI links are the cloud's" \
+		"$(node_macs | xargs)" "$(cloud_macs | xargs)"
+	expect_eq "ENIs the agent's GC or reconcile had to clean up" \
+		"$(xlog | grep -E 'gc: (exclusive ENI|ENI .* is ours)')" ""
+	ctl POST /timing '{"attachMs": 100, "detachMs": 100}' >/dev/null &&
+		ctl POST /faults '{"latencyMs": 10}' >/dev/null ||
+		fail "fake cloud timing"
+}
+
 # ---- vpc mode ----------------------------------------------------------
 
 vpc_kills() {
@@ -535,6 +746,13 @@ testing "agent restarted (SIGTERM, SIGKILL) under $WORKERS ADD/DEL loops" \
 testing "after the restarts: the agent holds the pods' IPs, once each" \
 	after_restarts
 testing "DEL all: nothing held, the cloud back to max idle IPs" del_all
+testing "eni: setup: eni pods, an eniip pod up" xsetup
+testing "eni: $XTRIALS ADDs killed at spread points: DEL leaves nothing" \
+	eni_kills
+testing "eni: ADDs killed while their ENI attaches and while they wait" \
+	xrace
+testing "eni: an eni ADD after the kills works, pings; then nothing is left" \
+	eni_after
 testing "vpc: $VKILLS+ ADDs killed at spread points: DEL and GC leave nothing" \
 	vpc_kills
 testing "vpc: an ADD after the kills works; then nothing is left" vpc_after

@@ -146,6 +146,11 @@ int statefile_lock(const char *dir, const char *name, int exclusive,
 	    (int)sizeof(path))
 		return fail(err, errlen, -ENAMETOOLONG, "open", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* a read-only filesystem (remounted after an error): the existing
+	 * lock file locks as well opened read-only, so a DEL can still undo
+	 * what needs no write, and succeed when nothing is recorded */
+	if (fd < 0 && errno == EROFS)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "open", path);
 	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {

@@ -39,7 +39,9 @@ int statefile_read(const char *path, size_t max, struct arena *a, char **out,
 
 /* Create dir (and its parents, 0755; dir itself 0700) when missing, open
  * (creating, 0600) dir/name and flock it exclusive or shared, waiting as
- * long as it takes.  Returns the fd, to give to statefile_unlock. */
+ * long as it takes.  On a read-only filesystem an existing lock file is
+ * opened read-only (flock needs no write).  Returns the fd, to give to
+ * statefile_unlock. */
 int statefile_lock(const char *dir, const char *name, int exclusive,
 		   char *err, size_t errlen);
 void statefile_unlock(int fd);

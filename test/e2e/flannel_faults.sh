@@ -237,6 +237,9 @@ ro_dir() {
 	WHICH=$1
 	mount -o remount,ro "$SMALL" || return 1
 	add_fails "$WHICH dataDir read-only"
+	# the runtime's DEL of the failed ADD: nothing recorded, so it succeeds
+	small_conf "$WHICH" | cni DEL f1 k0 eth0 >"$T/del" 2>&1 ||
+		fail "DEL on a read-only dir: $(cat "$T/del")"
 	mount -o remount,rw "$SMALL" || return 1
 	add_works "after remounting rw"
 }

@@ -20,6 +20,11 @@
 #    and killed (SIGKILL) and restarted: every pod added holds its IP in
 #    the agent, no IP twice, none held for a pod deleted or whose ADD
 #    failed (the runtime DELs it), the cloud holds the agent's IPs.
+#  - The state directory (dataDir; vpc mode: also ipam.dataDir) on a
+#    64 KiB tmpfs, full (before or after the pod is wired) or read-only:
+#    ADD fails with code 5 (I/O) and leaves nothing (the agent holds no
+#    IP for it, no link, rule, route or qdisc, no state file, temporary
+#    or lease); its DEL succeeds; with room again an ADD works.
 P=${P:-twf$(printf '%04x' $((RANDOM % 65536)))}
 . "$(dirname "$0")/lib.sh"
 FAKE=$TOP/test/fake
@@ -178,7 +183,7 @@ cni() {
 		CNI_CONTAINERID="$2" CNI_NETNS="/run/netns/$P-$3" \
 		CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin \
 		CNI_ARGS="$args;K8S_POD_INFRA_CONTAINER_ID=$2" \
-		VPCNET_LOG_LEVEL=warn "$VPCNET" cni-terway <"$T/conf"
+		VPCNET_LOG_LEVEL=warn "$VPCNET" cni-terway <"${CONF:-$T/conf}"
 }
 
 gc() {	# gc VALID_CID...: CNI GC with those (eth0) attachments valid
@@ -736,6 +741,121 @@ leftovers() {
 	expect_eq "state files" "$(states)" ""
 }
 
+# ---- full and read-only state directories ------------------------------
+
+SMALL=$T/small	# a 64 KiB tmpfs: dataDir or ipam.dataDir on it
+
+small_mount() {
+	need_fakes || return
+	mkdir -p "$SMALL" && mount -t tmpfs -o size=64k "$P-small" "$SMALL" ||
+		return 1
+	on_exit "umount -l '$SMALL'"
+}
+
+# sconf WHICH: $T/conf.small, the state (tw) or lease (ipam) dataDir on
+# the tmpfs
+sconf() {
+	local tw=$TWD ipam=$IPAMD
+	case $1 in
+	tw) tw=$SMALL/tw ;;
+	ipam) ipam=$SMALL/ipam ;;
+	esac
+	jq --arg tw "$tw" --arg ipam "$ipam" \
+		'.dataDir = $tw | .ipam.dataDir = $ipam' "$T/conf" \
+		>"$T/conf.small"
+}
+
+# nothing of f1 anywhere: agent, node, pod, state files and their
+# temporaries, leases (both places)
+small_clean() {
+	local d
+	expect_eq "held in the agent" "$(held f1)" 0
+	expect_eq "agent in use" "$(info .pool.inuse)" "$BASE_INUSE"
+	expect_eq "node" "$(node_objs)" "$BASE"
+	ip -n "$P-f1" link show eth0 >/dev/null 2>&1 && fail "eth0 left in f1"
+	expect_eq "state files" "$(states | xargs)" "$BASE_STATES"
+	expect_eq "state files on the tmpfs" "$(ls -A "$SMALL/tw" 2>/dev/null |
+		grep -vx '\.vpcnet\.lock' | xargs)" ""
+	d=$(ls -A "$IPAMD/$NET" "$SMALL/ipam/$NET" 2>/dev/null | grep -v \
+		-e '^$' -e ':$' -e '^lock$' -e '^last_reserved_ip\.0$')
+	expect_eq "leases" "$(echo $d)" ""
+}
+
+# sadd_fails WHY: ADD f1 fails with a spec error, code 5; nothing left;
+# its DEL (as the runtime's) succeeds and leaves nothing
+sadd_fails() {
+	local out
+	out=$(CONF=$T/conf.small cni ADD f1 f1 2>"$T/err") &&
+		{ fail "$1: ADD succeeded: $out"; return 1; }
+	echo "$out" | jq -e '.cniVersion == "1.1.0" and .code == 5 and
+		(.msg | length > 0)' >/dev/null ||
+		fail "$1: want a code 5 error, got: $out $(cat "$T/err")"
+	echo "# $1: $(echo "$out" | jq -c '{code, msg}')" >>"$T/notes"
+	small_clean
+	CONF=$T/conf.small cni DEL f1 f1 >"$T/del.out" 2>&1 ||
+		fail "$1: DEL: $(cat "$T/del.out")"
+	small_clean
+}
+
+sadd_works() {
+	CONF=$T/conf.small cni ADD f1 f1 >"$T/res.f1" 2>&1 ||
+		fail "ADD $1: $(cat "$T/res.f1")" || return 1
+	CONF=$T/conf.small cni DEL f1 f1 >"$T/del.out" 2>&1 ||
+		fail "DEL $1: $(cat "$T/del.out")"
+	small_clean
+}
+
+# sfill [PAGES]: fill the tmpfs, leaving PAGES (4 KiB) free
+sfill() {
+	dd if=/dev/zero of="$SMALL/fill" bs=4k >/dev/null 2>&1
+	[ "${1:-0}" = 0 ] || truncate -s "-$(($1 * 4096))" "$SMALL/fill"
+}
+
+# an ifindex just taken in the node's netns (they only grow): a veth
+# pair made and deleted; between two calls, 2 + the links made meanwhile
+ifx() {
+	ip -n "$NODE" link add "$P-ix" type veth peer name "$P-iy" &&
+		ip -n "$NODE" -o link show | cut -d: -f1 | sort -n | tail -n1 &&
+		ip -n "$NODE" link del "$P-ix"
+}
+
+# full WHICH PAGES: the tmpfs full but PAGES; state writes take a page
+# each (the temporary next to the file it replaces): 0 pages fails the
+# first state write (nothing wired yet), 1 the second (after the wiring:
+# veth and ifb made, torn down by the rollback)
+full() {
+	need_fakes || return
+	local i0 made
+	sconf "$1"
+	BASE=$(node_objs) BASE_INUSE=$(info .pool.inuse)
+	BASE_STATES=$(states | xargs)
+	sadd_works "before filling" || return 1	# dirs, locks
+	sfill "$2"
+	i0=$(ifx) || return 1
+	sadd_fails "$MODE: $1 dataDir full ($2 pages free)"
+	made=$(($(ifx) - i0 - 2))
+	echo "#   the ADD made $made links before it failed" >>"$T/notes"
+	if [ "$1$2" = tw1 ]; then
+		[ $made -gt 0 ] || fail "the ADD failed before the wiring"
+	else
+		expect_eq "links the failed ADD made" $made 0
+	fi
+	rm -f "$SMALL/fill"
+	sadd_works "after freeing space"
+}
+
+ro() {
+	need_fakes || return
+	sconf "$1"
+	BASE=$(node_objs) BASE_INUSE=$(info .pool.inuse)
+	BASE_STATES=$(states | xargs)
+	sadd_works "before remounting ro" || return 1
+	mount -o remount,ro "$SMALL" || return 1
+	sadd_fails "$MODE: $1 dataDir read-only"
+	mount -o remount,rw "$SMALL" || return 1
+	sadd_works "after remounting rw"
+}
+
 T0=$(date +%s)
 testing "setup: agent (eniip), pods, an anchor pod up" setup
 testing "eniip: $KILLS+ ADDs killed at spread points: DEL, GC leave nothing" \
@@ -746,6 +866,16 @@ testing "agent restarted (SIGTERM, SIGKILL) under $WORKERS ADD/DEL loops" \
 testing "after the restarts: the agent holds the pods' IPs, once each" \
 	after_restarts
 testing "DEL all: nothing held, the cloud back to max idle IPs" del_all
+MODE=eniip
+TS=$(date +%s)
+testing "mount a 64 KiB tmpfs" small_mount
+testing "eniip: dataDir full: code 5, nothing left; DEL; then ADD works" \
+	full tw 0
+testing "eniip: dataDir full after the wiring: code 5, all rolled back" \
+	full tw 1
+testing "eniip: dataDir read-only: code 5, nothing left; DEL; then ADD works" \
+	ro tw
+TS=$(($(date +%s) - TS))
 testing "eni: setup: eni pods, an eniip pod up" xsetup
 testing "eni: $XTRIALS ADDs killed at spread points: DEL leaves nothing" \
 	eni_kills
@@ -758,6 +888,17 @@ testing "vpc: $VKILLS+ ADDs killed at spread points: DEL and GC leave nothing" \
 testing "vpc: an ADD after the kills works; then nothing is left" vpc_after
 testing "a killed ADD's state temporary and lease: DEL and GC remove them" \
 	leftovers
+MODE=vpc
+TS0=$(date +%s)
+testing "vpc: ipam.dataDir full: code 5, nothing left; DEL; then ADD works" \
+	full ipam 0
+testing "vpc: dataDir full after the lease: code 5, lease released" \
+	full tw 0
+testing "vpc: dataDir full after the wiring: code 5, all rolled back" \
+	full tw 1
+testing "vpc: ipam.dataDir read-only: code 5, nothing left; DEL; ADD works" \
+	ro ipam
+echo "# full and read-only dataDirs: $((TS + $(date +%s) - TS0)) s"
 cat "$T/notes" 2>/dev/null
 echo "# $TRIALS killed-ADD trials in all; $(($(date +%s) - T0)) s"
 agent_stop

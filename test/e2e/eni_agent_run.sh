@@ -6,7 +6,7 @@
 # manages the links in the node netns (link_netns).  The instance type
 # holds 5 ENIs x 15 IPs: 60 pod IPs on the 4 secondary ENIs.
 . "$(dirname "$0")/lib.sh"
-FAKE=$TOP/test/fake
+. "$(dirname "$0")/fake_lib.sh"
 CLOUD=$T/cloud
 SOCK=$T/agent.sock
 STATE=$T/state
@@ -19,14 +19,6 @@ js() {
 		console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"
 }
 
-ctl() {	# ctl METHOD PATH [JSON]: the fake cloud's control endpoint
-	curl -sf -X "$1" ${3:+-d "$3"} "$FAKE_ALIYUN_CONTROL$2"
-}
-
-kctl() {	# kctl PATH JSON: the fake API server's control endpoint
-	curl -sf -X POST --data-binary "$2" "$FAKE_KUBE_CONTROL$1" >/dev/null
-}
-
 if command -v node >/dev/null && mkns vpc && mkns n1; then
 	cloud_json "$P-n1" "$P-vpc" '.timing.attachMs = 100 |
 		.timing.detachMs = 100 | .metadata.stsTtlSeconds = 8' \
@@ -35,18 +27,10 @@ if command -v node >/dev/null && mkns vpc && mkns n1; then
 {"objects": [{"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node1"}, "spec": {"podCIDR": "10.244.1.0/24"}}]}
 EOF
-	"$FAKE/start.sh" aliyun "$CLOUD" "$T/cloud.json" >"$T/fake.out" 2>&1 &&
-		on_exit "'$FAKE/start.sh' stop '$CLOUD'" &&
-		"$FAKE/start.sh" kube "$CLOUD" "$T/kube.json" >>"$T/fake.out" 2>&1
-	. "$CLOUD/aliyun.env" 2>/dev/null && . "$CLOUD/kube.env" 2>/dev/null
+	fakes_up "$CLOUD" "$T/cloud.json" "$T/kube.json"
 fi
 # the agent takes the instance RAM role from the metadata service
 unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET
-
-need_fakes() {
-	command -v node >/dev/null || { skip "node is not installed"; return; }
-	[ -n "${FAKE_KUBE_URL:-}" ] || { cat "$T/fake.out"; return 1; }
-}
 
 # config [EXTRA JSON MEMBERS]: the agent's config file
 config() {

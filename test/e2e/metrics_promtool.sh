@@ -6,7 +6,7 @@
 # TYPE, units, counters ending in _total) fail the test, except netpolicy's
 # missing # HELP lines, a known gap reported as a SKIP until fixed.
 . "$(dirname "$0")/lib.sh"
-FAKE=$TOP/test/fake
+. "$(dirname "$0")/fake_lib.sh"
 SOCK=$T/eni.sock
 NODE=$P-node
 
@@ -62,11 +62,8 @@ eni_agent() {
  {"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node2"}, "spec": {"podCIDR": "10.244.2.0/24"}}]}
 EOF
-	"$FAKE/start.sh" aliyun "$T/c" "$T/cloud.json" >"$T/fake.out" 2>&1 &&
-		on_exit "'$FAKE/start.sh' stop '$T/c'" &&
-		"$FAKE/start.sh" kube "$T/c" "$T/kube.json" >>"$T/fake.out" \
-			2>&1 || fail "fakes: $(cat "$T/fake.out")" || return 1
-	. "$T/c/aliyun.env" && . "$T/c/kube.env"
+	fakes_up "$T/c" "$T/cloud.json" "$T/kube.json" ||
+		fail "fakes: $(cat "$T/c.out")" || return 1
 	cat >"$T/agent.json" <<EOF
 {"openapi_endpoint": "$FAKE_ALIYUN_URL", "ca_file": "$FAKE_CA",
  "metadata_endpoint": "$FAKE_METADATA_URL_I_NODE1",

@@ -31,6 +31,23 @@ tentative() {	# any IPv6 address of the node or a pod still tentative?
 	return 1
 }
 
+# serve_all: every pod and "out" serving TCP and UDP on 80 and 81
+serve_all() {
+	local pod
+	for pod in $PODS out; do
+		ip netns exec "$(nsof $pod)" "$PROBE" serve 80 81 \
+			>"$T/ready.${pod/\//-}" 2>&1 &
+	done
+	for pod in $PODS out; do
+		for _ in $(seq 50); do
+			grep -q ready "$T/ready.${pod/\//-}" && break
+			sleep 0.1
+		done
+		grep -q ready "$T/ready.${pod/\//-}" ||
+			fail "$pod: no server" || return 1
+	done
+}
+
 setup() {
 	local pod
 	[ -x "$PROBE" ] || skip "no $PROBE (make units)"
@@ -64,18 +81,7 @@ setup() {
 	ip -n "$P-out" route add 10.244.0.0/16 via 192.0.2.1
 	IP[out]=192.0.2.2
 	NAME[192.0.2.2]=out
-	for pod in $PODS out; do
-		ip netns exec "$(nsof $pod)" "$PROBE" serve 80 81 \
-			>"$T/ready.${pod/\//-}" 2>&1 &
-	done
-	for pod in $PODS out; do
-		for _ in $(seq 50); do
-			grep -q ready "$T/ready.${pod/\//-}" && break
-			sleep 0.1
-		done
-		grep -q ready "$T/ready.${pod/\//-}" ||
-			fail "$pod: no server" || return 1
-	done
+	serve_all || return 1
 	SETUP_OK=1
 }
 

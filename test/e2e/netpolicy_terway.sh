@@ -58,18 +58,7 @@ setup() {
 		mkns "${pod/\//-}" || return 1
 	done
 	add_pods || return 1
-	for pod in $PODS out; do
-		ip netns exec "$(nsof $pod)" "$PROBE" serve 80 81 \
-			>"$T/ready.${pod/\//-}" 2>&1 &
-	done
-	for pod in $PODS out; do
-		for _ in $(seq 50); do
-			grep -q ready "$T/ready.${pod/\//-}" && break
-			sleep 0.1
-		done
-		grep -q ready "$T/ready.${pod/\//-}" ||
-			fail "$pod: no server" || return 1
-	done
+	serve_all || return 1
 	SETUP_OK=1
 }
 

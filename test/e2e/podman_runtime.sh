@@ -18,7 +18,7 @@
 # plugin declares those capabilities.
 P=${P:-pdm$(printf '%04x' $((RANDOM % 65536)))}
 . "$(dirname "$0")/lib.sh"
-FAKE=$TOP/test/fake
+. "$(dirname "$0")/fake_lib.sh"
 PT=$T/podman			# podman's private world
 IMG=localhost/$P-busybox:1
 CG=/$P-cg			# cgroup parent of the containers
@@ -282,9 +282,6 @@ static_addr() {
 
 # ---- terway -----------------------------------------------------------------
 
-kctl() {
-	curl -sf -X POST --data-binary "$2" "$FAKE_KUBE_CONTROL$1" >/dev/null
-}
 # kpod NAME: the pod object on node1, as the API server would hold it
 kpod() {
 	kctl /apply "$(jq -nc --arg n "$1" '{apiVersion: "v1", kind: "Pod",
@@ -324,12 +321,8 @@ EOF
 {"objects": [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node1"},
   "spec": {"podCIDR": "10.244.1.0/24"}}]}
 EOF
-	"$FAKE/start.sh" aliyun "$T/cloud" "$T/cloud.json" >"$T/fake.out" 2>&1 &&
-		on_exit "'$FAKE/start.sh' stop '$T/cloud'" &&
-		"$FAKE/start.sh" kube "$T/cloud" "$T/kube.json" \
-			>>"$T/fake.out" 2>&1 ||
-		fail "fakes: $(cat "$T/fake.out")" || return 1
-	. "$T/cloud/aliyun.env" && . "$T/cloud/kube.env" || return 1
+	fakes_up "$T/cloud" "$T/cloud.json" "$T/kube.json" ||
+		fail "fakes: $(cat "$T/cloud.out")" || return 1
 	unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET
 	md=FAKE_METADATA_URL_I_NODE1
 	cat >"$T/agent.json" <<EOF

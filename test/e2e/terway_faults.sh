@@ -27,7 +27,7 @@
 #    or lease); its DEL succeeds; with room again an ADD works.
 P=${P:-twf$(printf '%04x' $((RANDOM % 65536)))}
 . "$(dirname "$0")/lib.sh"
-FAKE=$TOP/test/fake
+. "$(dirname "$0")/fake_lib.sh"
 CLOUD=$T/cloud
 NODE=$P-n1
 NET=$P-tw
@@ -46,11 +46,6 @@ BW='{"k8s.aliyun.com/ingress-bandwidth": "10M",
 # TWF_KEEP=DIR: a copy of the logs and state there at the end (debugging)
 [ -z "${TWF_KEEP:-}" ] || on_exit "cp -a '$T' '$TWF_KEEP'"
 
-ctl() { curl -sf -X "$1" ${3:+-d "$3"} "$FAKE_ALIYUN_CONTROL$2"; }
-kctl() {
-	curl -sf -X POST --data-binary "$2" "$FAKE_KUBE_CONTROL$1" >/dev/null
-}
-
 if command -v node >/dev/null && mkns vpc && mkns n1; then
 	cloud_json "$NODE" "$P-vpc" '.timing.attachMs = 100 |
 		.timing.detachMs = 100 | .faults.latencyMs = 10' \
@@ -59,17 +54,9 @@ if command -v node >/dev/null && mkns vpc && mkns n1; then
 {"objects": [{"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node1"}, "spec": {"podCIDR": "10.244.1.0/24"}}]}
 EOF
-	"$FAKE/start.sh" aliyun "$CLOUD" "$T/cloud.json" >"$T/fake.out" 2>&1 &&
-		on_exit "'$FAKE/start.sh' stop '$CLOUD'" &&
-		"$FAKE/start.sh" kube "$CLOUD" "$T/kube.json" >>"$T/fake.out" 2>&1
-	. "$CLOUD/aliyun.env" 2>/dev/null && . "$CLOUD/kube.env" 2>/dev/null
+	fakes_up "$CLOUD" "$T/cloud.json" "$T/kube.json"
 fi
 unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET
-
-need_fakes() {
-	command -v node >/dev/null || { skip "node is not installed"; return; }
-	[ -n "${FAKE_KUBE_URL:-}" ] || { cat "$T/fake.out"; return 1; }
-}
 
 # ---- the agent ----------------------------------------------------------
 

@@ -12,7 +12,7 @@
 # pod's ENI back in the host on DEL, GC of a pod deleted from the API, ADD
 # latency from a warm and from an empty pool.
 . "$(dirname "$0")/lib.sh"
-FAKE=$TOP/test/fake
+. "$(dirname "$0")/fake_lib.sh"
 CLOUD=$T/cloud
 NET=$P-tw
 ECS_IP=192.168.10.50
@@ -28,11 +28,6 @@ js() {	# js EXPR < JSON
 		const o=JSON.parse(s);const v=eval(process.argv[1]);
 		console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"
 }
-ctl() { curl -sf -X "$1" ${3:+-d "$3"} "$FAKE_ALIYUN_CONTROL$2"; }
-kctl() {
-	curl -sf -X POST --data-binary "$2" "$FAKE_KUBE_CONTROL$1" >/dev/null
-}
-
 if command -v node >/dev/null && mkns vpc && mkns n1 && mkns n2 &&
 	mkns ecs; then
 	cat >"$T/cloud.json" <<EOF
@@ -63,18 +58,9 @@ EOF
  {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node2"},
   "spec": {"podCIDR": "10.244.2.0/24"}}]}
 EOF
-	"$FAKE/start.sh" aliyun "$CLOUD" "$T/cloud.json" >"$T/fake.out" 2>&1 &&
-		on_exit "'$FAKE/start.sh' stop '$CLOUD'" &&
-		"$FAKE/start.sh" kube "$CLOUD" "$T/kube.json" \
-			>>"$T/fake.out" 2>&1
-	. "$CLOUD/aliyun.env" 2>/dev/null && . "$CLOUD/kube.env" 2>/dev/null
+	fakes_up "$CLOUD" "$T/cloud.json" "$T/kube.json"
 fi
 unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET
-
-need_fakes() {
-	command -v node >/dev/null || { skip "node is not installed"; return; }
-	[ -n "${FAKE_KUBE_URL:-}" ] || { cat "$T/fake.out"; return 1; }
-}
 
 # ---- agents -----------------------------------------------------------------
 

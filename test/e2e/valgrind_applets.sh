@@ -10,11 +10,11 @@
 # against the fake cloud and API with allocs/releases, then SIGTERM;
 # netpolicy render/apply/flush and run against the fake API, then SIGTERM.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fake_lib.sh"
 . "$(dirname "$0")/cni_lib.sh"
 . "$(dirname "$0")/terway_lib.sh"
 
 BIN=${VG_VPCNET:-$TOP/build/glibc/vpcnet}
-FAKE=$TOP/test/fake
 VGLOG=$T/vg
 mkdir -p "$VGLOG"
 # The wrapper stands in for the binary (cni() and tw() run it under env -i,
@@ -184,11 +184,8 @@ fakes_aliyun() {	# the fake cloud and API (eni_agent_run.sh's setup)
  {"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node2"}, "spec": {"podCIDR": "10.244.2.0/24"}}]}
 EOF
-	"$FAKE/start.sh" aliyun "$CLOUD" "$T/cloud.json" >"$T/fake.out" 2>&1 &&
-		on_exit "'$FAKE/start.sh' stop '$CLOUD'" &&
-		"$FAKE/start.sh" kube "$CLOUD" "$T/kube.json" >>"$T/fake.out" \
-			2>&1 || fail "fakes: $(cat "$T/fake.out")" || return 1
-	. "$CLOUD/aliyun.env" && . "$CLOUD/kube.env"
+	fakes_up "$CLOUD" "$T/cloud.json" "$T/kube.json" ||
+		fail "fakes: $(cat "$CLOUD.out")" || return 1
 }
 
 ecall() { "$BIN" eni-agent call -s "$SOCK2" "$@"; }

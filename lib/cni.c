@@ -42,6 +42,25 @@ int cni_err_details(struct cni_error *e, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int cni_ipam_code(int err)
+{
+	switch (err) {
+	case -EADDRNOTAVAIL:
+		return CNI_ERR_TRY_AGAIN;
+	case -EINVAL:
+		return CNI_ERR_CONFIG;
+	case -ENOSPC:
+	case -EROFS:
+	case -EIO:
+	case -EDQUOT:
+	case -EACCES:
+	case -EPERM:
+		return CNI_ERR_IO;
+	default:
+		return CNI_ERR_PLUGIN;
+	}
+}
+
 /* ---- versions ---------------------------------------------------------- */
 
 int cni_version_supported(const char *v)

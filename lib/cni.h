@@ -53,6 +53,11 @@ int cni_errf(struct cni_error *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int cni_err_details(struct cni_error *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The code for an IP address management error (lib/ipam's -errno): an
+ * exhausted pool (-EADDRNOTAVAIL) is "try again later", a store that
+ * cannot be written (full, read-only, no access) an I/O error, a bad
+ * request a config error, anything else a plugin failure. */
+int cni_ipam_code(int err);
 /* {"cniVersion","code","msg"[,"details"]} indented like libcni, then '\n'.
  * version NULL -> CNI_VERSION_LATEST. Does not exit. */
 void cni_error_print(FILE *f, const char *version, const struct cni_error *e);

@@ -445,27 +445,6 @@ static int requested(struct fl *f, struct ipaddr *out, int max)
 	return n;
 }
 
-/* An exhausted pool: try again later (once pods are gone). A lease store
- * that cannot be written is an I/O error. */
-static int ipam_code(int err)
-{
-	switch (err) {
-	case -EADDRNOTAVAIL:
-		return CNI_ERR_TRY_AGAIN;
-	case -EINVAL:
-		return CNI_ERR_CONFIG;
-	case -ENOSPC:
-	case -EROFS:
-	case -EIO:
-	case -EDQUOT:
-	case -EACCES:
-	case -EPERM:
-		return CNI_ERR_IO;
-	default:
-		return CNI_ERR_PLUGIN;
-	}
-}
-
 int fl_ipam_add(struct fl *f, struct ipam *h)
 {
 	struct ipaddr req[16];
@@ -483,7 +462,7 @@ int fl_ipam_add(struct fl *f, struct ipam *h)
 	r.nrequested = n;
 	err = ipam_add(h, &r, f->lease);
 	if (err < 0)
-		return cni_errf(&f->e, ipam_code(err), "%s", h->err);
+		return cni_errf(&f->e, cni_ipam_code(err), "%s", h->err);
 	f->nlease = f->nsets;
 	return 0;
 }

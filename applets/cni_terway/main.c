@@ -150,9 +150,7 @@ static int take_address(struct tw *t)
 	if (r == -EEXIST)	/* an ADD retried after a crash */
 		r = ipam_find(&h, q.cid, q.ifname, &t->lease, 1) == 1 ? 0 : r;
 	if (r < 0)
-		cni_errf(&t->e, r == -EADDRNOTAVAIL ? CNI_ERR_TRY_AGAIN :
-			 r == -ENOSPC || r == -EROFS || r == -EIO ?
-			 CNI_ERR_IO : CNI_ERR_PLUGIN, "%s", h.err);
+		cni_errf(&t->e, cni_ipam_code(r), "%s", h.err);
 	ipam_close(&h);
 	if (r < 0)
 		return -1;

@@ -776,10 +776,23 @@ static void test_conflist(void)
 	CHECK(cni_conflist_parse(&l, &A, s, strlen(s), &e) < 0);
 }
 
+/* lib/ipam errors to CNI codes: a full pool is not a full disk */
+static void test_ipam_code(void)
+{
+	CHECK_INT(cni_ipam_code(-EADDRNOTAVAIL), CNI_ERR_TRY_AGAIN);
+	CHECK_INT(cni_ipam_code(-ENOSPC), CNI_ERR_IO);
+	CHECK_INT(cni_ipam_code(-EROFS), CNI_ERR_IO);
+	CHECK_INT(cni_ipam_code(-EACCES), CNI_ERR_IO);
+	CHECK_INT(cni_ipam_code(-EINVAL), CNI_ERR_CONFIG);
+	CHECK_INT(cni_ipam_code(-EADDRINUSE), CNI_ERR_PLUGIN);
+	CHECK_INT(cni_ipam_code(-EEXIST), CNI_ERR_PLUGIN);
+}
+
 int main(void)
 {
 	arena_init(&A);
 	RUN(test_versions);
+	RUN(test_ipam_code);
 	RUN(test_version_matrix);
 	RUN(test_conf_bad_input);
 	RUN(test_conf_common);

@@ -51,48 +51,19 @@ tbf_rate() {
 		       .options.rate * 8'
 }
 
-# iperf DIR POD PORT: bit/s received over 3 s after omitting the first
-# second; egress = the pod sends to the node, ingress = the node sends to
-# the pod. The server takes one client (-1) and is bounded by timeout.
-iperf() {
-	local dir=$1 pod=$2 port=$3 spid i rc rev=""
-	[ "$dir" = ingress ] && rev=-R
-	ip netns exec "$NODE" timeout 30 iperf3 -s -1 -B $GW -p $port \
-		>"$T/srv.$port" 2>&1 &
-	spid=$!
-	for i in $(seq 100); do
-		ip netns exec "$NODE" ss -Hltn "sport = :$port" | grep -q . &&
-			break
-		sleep 0.05
-	done
-	ip netns exec "$P-$pod" timeout 30 iperf3 -c $GW -p $port -t 3 -O 1 \
-		$rev -J >"$T/cli.$port" 2>&1
-	rc=$?
-	kill "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
-	[ $rc = 0 ] || { cat "$T/cli.$port" >&2; return 1; }
-	jq -r '.end.sum_received.bits_per_second | floor' "$T/cli.$port"
-}
-
-# within GOT WANT: GOT within +-10% of WANT
-within() { awk -v g="$1" -v w="$2" 'BEGIN { exit !(g >= w * 0.9 &&
-	g <= w * 1.1) }'; }
+# iperf DIR POD PORT: bit/s (iperf_bps in lib.sh); egress = the pod
+# sends to the node, ingress = the node sends to the pod.
+iperf() { iperf_bps "$NODE" $GW "$P-$2" "$3" "$1"; }
 mbit() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000000 }'; }
 
-# measure DIR POD LIMIT: one measurement within +-10% of LIMIT, retried
-# once (other tests may share the two cores); recorded for the table.
+# measure DIR POD LIMIT: within +-10% of LIMIT (measure_bps in lib.sh);
+# recorded for the table.
 measure() {
-	local dir=$1 pod=$2 lim=$3 got try
-	for try in 1 2; do
-		PORT=$((PORT + 1))
-		got=$(iperf "$dir" "$pod" $PORT) || got=0
-		within "$got" "$lim" && break
-		echo "try $try: $dir of $pod at $(mbit "$got") Mbit/s," \
-			"limit $(mbit "$lim")"
-	done
-	echo "$(mbit "$lim") $dir $(mbit "$got")" >>"$T/rates"
-	within "$got" "$lim" || fail "$pod $dir: $(mbit "$got") Mbit/s," \
-		"want $(mbit "$lim") +-10%"
+	local dir=$1 pod=$2 lim=$3 rc=0
+	PORT=$((PORT + 3))
+	measure_bps "$NODE" $GW "$P-$pod" $PORT "$dir" "$lim" || rc=1
+	echo "$(mbit "$lim") $dir $(mbit "$BPS")" >>"$T/rates"
+	return $rc
 }
 
 add_limited() {

@@ -93,3 +93,53 @@ cloud_json() {
 	 timing: {attachMs: 50, detachMs: 50, routeMs: 50},
 	 seed: 7}' | jq "${3:-.}"
 }
+
+# iperf_bps SERVER_NS SERVER_IP CLIENT_NS PORT DIR: bit/s the receiver
+# counted over 3 s after omitting the first second. DIR egress: the
+# client sends; ingress: the server sends (-R). The server takes one
+# client and both ends are bounded by timeout. The sender's
+# retransmissions go to $T/iperf.PORT.retr (for a failed try's report).
+iperf_bps() {
+	local sns=$1 sip=$2 cns=$3 port=$4 rev="" spid i rc
+	[ "$5" = ingress ] && rev=-R
+	ip netns exec "$sns" timeout 30 iperf3 -s -1 -B "$sip" -p "$port" \
+		>/dev/null 2>&1 &
+	spid=$!
+	for i in $(seq 100); do
+		ip netns exec "$sns" ss -Hltn "sport = :$port" | grep -q . &&
+			break
+		sleep 0.05
+	done
+	ip netns exec "$cns" timeout 30 iperf3 -c "$sip" -p "$port" -t 3 -O 1 \
+		$rev -J >"$T/iperf.$port" 2>&1
+	rc=$?
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	[ $rc = 0 ] || { cat "$T/iperf.$port" >&2; return 1; }
+	jq -r '.end.sum_sent.retransmits // "?"' "$T/iperf.$port" \
+		>"$T/iperf.$port.retr"
+	jq -r '.end.sum_received.bits_per_second | floor' "$T/iperf.$port"
+}
+
+# within GOT WANT: GOT within +-10% of WANT
+within() { awk -v g="$1" -v w="$2" 'BEGIN { exit !(g >= w * 0.9 &&
+	g <= w * 1.1) }'; }
+
+# measure_bps SERVER_NS SERVER_IP CLIENT_NS PORT DIR LIMIT: sets BPS to a
+# measurement within +-10% of LIMIT, from up to 3 tries on ports PORT,
+# PORT+1, PORT+2; fails with every try's figure if none is. A try can
+# come out low when the VM's CPU is busy: the tbf queue holds 25 ms
+# (as upstream's), a stalled sender or receiver overflows it and TCP
+# backs off. None comes out high while the limit is in force (the
+# bucket, at most 1 s at rate, is spent in the omitted first second).
+measure_bps() {
+	local try tries=""
+	for try in 0 1 2; do
+		BPS=$(iperf_bps "$1" "$2" "$3" $(($4 + try)) "$5") || BPS=0
+		within "$BPS" "$6" && return 0
+		tries="$tries $BPS (retransmits $(cat "$T/iperf.$(($4 + try)).retr" \
+			2>/dev/null || echo ?))"
+		sleep 1
+	done
+	fail "$5 between $1 and $3: tries$tries bit/s, want $6 +-10%"
+}

@@ -143,3 +143,16 @@ measure_bps() {
 	done
 	fail "$5 between $1 and $3: tries$tries bit/s, want $6 +-10%"
 }
+
+# least_span "A..." "B...": the least of the A times less the least of
+# the B times (us, at least 1000): how long a plugin runs, from runs timed
+# as A and the start-up of the wrappers around it timed alone as B. The
+# least, not a median nor each A less its B: on a busy or stolen CPU any
+# one time can come out ten times its run-through.
+least_span() {
+	local a b
+	a=$(printf '%s\n' $1 | sort -n | head -n1)
+	b=$(printf '%s\n' $2 | sort -n | head -n1)
+	a=$((a - b))
+	echo $((a < 1000 ? 1000 : a))
+}

@@ -41,7 +41,6 @@ kadd() {
 		>/dev/null 2>&1
 }
 
-now_us() { echo $(($(date +%s%N) / 1000)); }
 vethn() { ip -n "$NODE" -o link show type veth | wc -l; }
 ifbn() { ip -n "$NODE" -o link show type ifb | wc -l; }
 lease_of() { grep -l "^$1"$'\r' "$IPAM_DATA/$NET"/* 2>/dev/null; }
@@ -74,27 +73,15 @@ ktrial() {
 	return 0
 }
 
-# how long the plugin runs in an ADD (us, least_span of 5 ADDs and of the
-# start of nsenter and timeout alone); each is DELed
-add_time() {
-	local i t0 t1 t2 ts="" us=""
-	for i in 1 2 3 4 5; do
-		t0=$(now_us)
-		kadd "m$i" k0 10 || fail "ADD m$i"
-		t1=$(now_us)
-		nsenter --net="/run/netns/$NODE" timeout --foreground 10 true
-		t2=$(now_us)
-		ts="$ts $((t1 - t0))" us="$us $((t2 - t1))"
-		cni DEL "m$i" k0 eth0 <"$T/conf" || fail "DEL m$i"
-	done
-	least_span "$ts" "$us"
-}
+# how long the plugin runs in an ADD (us, add_span of 5)
+span_add() { kadd "m$1" k0 10 || fail "ADD m$1"; }
+span_del() { cni DEL "m$1" k0 eth0 <"$T/conf" || fail "DEL m$1"; }
 
 # kill_phase NAME VALID: trials until KILLS/2 ADDs were killed, the delay
 # stepping over the ADD's span (a finer offset on each pass), GC every 10
 kill_phase() {
 	local d i=0 j us killed=0
-	d=$(add_time)
+	d=$(add_span "$NODE" 5 span_add span_del) || return 1
 	echo "# $1: ADD takes ${d}us, kills spread over it" >>"$T/notes"
 	while [ $killed -lt $((KILLS / 2)) ]; do
 		[ $i -lt $((KILLS * 2)) ] || {
@@ -170,19 +157,10 @@ state_tmps() {
 
 # small_conf WHICH: conf with the ipam or the flannel dataDir on the tmpfs
 small_conf() {
-	local fl=$FL_DATA ipam=$IPAM_DATA
 	case $1 in
-	ipam) ipam=$SMALL/ipam ;;
-	flannel) fl=$SMALL/flannel ;;
+	ipam) datadirs "$T/conf" "$FL_DATA" "$SMALL/ipam" ;;
+	flannel) datadirs "$T/conf" "$SMALL/flannel" "$IPAM_DATA" ;;
 	esac
-	jq --arg fl "$fl" --arg ipam "$ipam" \
-		'.dataDir = $fl | .ipam.dataDir = $ipam' "$T/conf"
-}
-
-small_mount() {
-	mkdir -p "$SMALL" && mount -t tmpfs -o size=64k "$P-small" "$SMALL" ||
-		return 1
-	on_exit "umount -l '$SMALL'"
 }
 
 # nothing_half_written: the failed ADD of f1 left no trace
@@ -284,7 +262,7 @@ cat "$T/notes" 2>/dev/null
 testing "ADDs after the kills work; then nothing is left" after_chaos
 rm -f "$T/notes"
 testing "state file temporaries: removed by DEL and GC" state_tmps
-testing "mount a 64 KiB tmpfs" small_mount
+testing "mount a 64 KiB tmpfs" small_tmpfs "$SMALL"
 testing "ipam dataDir full: code 5, nothing half-written" full_dir ipam
 testing "flannel dataDir full: code 5, nothing half-written" full_dir flannel
 testing "ipam dataDir read-only: code 5, nothing half-written" ro_dir ipam

@@ -144,15 +144,49 @@ measure_bps() {
 	fail "$5 between $1 and $3: tries$tries bit/s, want $6 +-10%"
 }
 
+now_us() { echo $(($(date +%s%N) / 1000)); }
+
+# add_span NETNS N ADD DEL: how long a plugin runs in an ADD, in us.
+# Calls "ADD I" then "DEL I" for I = 0..N (0 warms up), timing each ADD
+# and, after it, the start-up of nsenter and timeout in NETNS alone (the
+# wrappers a killed ADD runs under); prints least_span of the N pairs.
+# ADD and DEL are the caller's functions, failing on error; their
+# output goes to stderr.
+add_span() {
+	local ns=$1 n=$2 add=$3 del=$4 i t0 t1 t2 ts="" us=""
+	for i in $(seq 0 "$n"); do
+		t0=$(now_us)
+		"$add" "$i" >&2 || return 1
+		t1=$(now_us)
+		nsenter --net="/run/netns/$ns" timeout --foreground 10 true
+		t2=$(now_us)
+		[ "$i" = 0 ] || ts="$ts $((t1 - t0))" us="$us $((t2 - t1))"
+		"$del" "$i" >&2 || return 1
+	done
+	least_span "$ts" "$us"
+}
+
 # least_span "A..." "B...": the least of the A times less the least of
-# the B times (us, at least 1000): how long a plugin runs, from runs timed
-# as A and the start-up of the wrappers around it timed alone as B. The
-# least, not a median nor each A less its B: on a busy or stolen CPU any
-# one time can come out ten times its run-through.
+# the B times (us, at least 1000). The least, not a median nor each A
+# less its B: on a busy or stolen CPU any one time can come out ten times
+# its run-through.
 least_span() {
 	local a b
 	a=$(printf '%s\n' $1 | sort -n | head -n1)
 	b=$(printf '%s\n' $2 | sort -n | head -n1)
 	a=$((a - b))
 	echo $((a < 1000 ? 1000 : a))
+}
+
+# small_tmpfs DIR: a 64 KiB tmpfs on DIR (a state directory to fill up or
+# remount read-only), unmounted at exit
+small_tmpfs() {
+	mkdir -p "$1" && mount -t tmpfs -o size=64k "$P-small" "$1" ||
+		return 1
+	on_exit "umount -l '$1'"
+}
+
+# datadirs CONF DIR IPAMDIR: CONF with dataDir DIR and ipam.dataDir IPAMDIR
+datadirs() {
+	jq --arg d "$2" --arg i "$3" '.dataDir = $d | .ipam.dataDir = $i' "$1"
 }

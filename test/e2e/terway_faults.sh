@@ -216,24 +216,10 @@ left_nothing() {
 
 # ---- ADDs killed -------------------------------------------------------------
 
-now_us() { echo $(($(date +%s%N) / 1000)); }
-
-# how long the plugin runs in an ADD (us, least_span of 6 ADDs after a
-# first and of the start of nsenter and timeout alone); each is DELed
-add_time() {
-	local i t0 t1 t2 ts="" us=""
-	for i in 0 1 2 3 4 5 6; do
-		t0=$(now_us)
-		cni ADD "m$i-$1" k0 >/dev/null || fail "ADD m$i"
-		t1=$(now_us)
-		nsenter --net="/run/netns/$NODE" timeout --foreground 10 true
-		t2=$(now_us)
-		ts="$ts $((t1 - t0))" us="$us $((t2 - t1))"
-		cni DEL "m$i-$1" k0 >/dev/null || fail "DEL m$i"
-		[ $i = 0 ] && ts="" us=""
-	done
-	least_span "$ts" "$us"
-}
+# how long the plugin runs in an ADD (us, add_span of 6); $span names
+# the pods
+span_add() { cni ADD "m$1-$span" k0 >/dev/null || fail "ADD m$1"; }
+span_del() { cni DEL "m$1-$span" k0 >/dev/null || fail "DEL m$1"; }
 
 secs() { echo "$(($1 / 1000000)).$(printf %06d $(($1 % 1000000)))"; }
 
@@ -266,7 +252,7 @@ ktrial() {
 kill_phase() {
 	local name=$1 want=$2 d i=0 j us killed=0
 	shift 2
-	d=$(add_time "$name")
+	d=$(span=$name add_span "$NODE" 6 span_add span_del) || return 1
 	echo "# $name: ADD takes ${d}us or more, kills spread over 0..1.2x that" \
 		>>"$T/notes"
 	BASE=$(node_objs) BASE_INUSE=$(info .pool.inuse)
@@ -519,22 +505,14 @@ xsettled() {
 	left_nothing "$cid" "$pod"
 }
 
-# the plugin's time for an eni ADD, us (as add_time); each DELed
-xadd_time() {
-	local i t0 t1 t2 ts="" us=""
-	for i in 0 1 2 3; do
-		t0=$(now_us)
-		cni ADD "xm$i" x0 >"$T/xm.out" || fail "ADD xm$i: $(cat \
-			"$T/xm.out")" || return 1
-		t1=$(now_us)
-		nsenter --net="/run/netns/$NODE" timeout --foreground 10 true
-		t2=$(now_us)
-		[ $i = 0 ] || ts="$ts $((t1 - t0))" us="$us $((t2 - t1))"
-		cni DEL "xm$i" x0 >/dev/null || fail "DEL xm$i" || return 1
-		xsettled "xm$i" x0 >&2 || return 1
-	done
-	[ $TFAIL = 0 ] || return 1	# a subshell: fail() does not reach
-	least_span "$ts" "$us"
+# how long the plugin runs in an eni ADD (us, add_span of 3); each DEL
+# waits until the agent's worker is done
+xspan_add() {
+	cni ADD "xm$1" x0 >"$T/xm.out" || fail "ADD xm$1: $(cat "$T/xm.out")"
+}
+xspan_del() {
+	cni DEL "xm$1" x0 >/dev/null || fail "DEL xm$1" || return 1
+	xsettled "xm$1" x0 >&2
 }
 
 # one trial: an eni ADD killed after US microseconds; what it left (quick
@@ -578,7 +556,7 @@ eni_kills() {
 	local d i us killed=0
 	BASE=$(node_objs) BASE_INUSE=$(info .pool.inuse)
 	BASE_STATES=$(states | xargs)
-	d=$(xadd_time) || return 1
+	d=$(add_span "$NODE" 3 xspan_add xspan_del) || return 1
 	echo "# x: eni ADD takes ${d}us or more, kills spread over 0..1.2x" \
 		"that" >>"$T/notes"
 	declare -gA HIST=()
@@ -730,24 +708,13 @@ leftovers() {
 
 SMALL=$T/small	# a 64 KiB tmpfs: dataDir or ipam.dataDir on it
 
-small_mount() {
-	need_fakes || return
-	mkdir -p "$SMALL" && mount -t tmpfs -o size=64k "$P-small" "$SMALL" ||
-		return 1
-	on_exit "umount -l '$SMALL'"
-}
-
 # sconf WHICH: $T/conf.small, the state (tw) or lease (ipam) dataDir on
 # the tmpfs
 sconf() {
-	local tw=$TWD ipam=$IPAMD
 	case $1 in
-	tw) tw=$SMALL/tw ;;
-	ipam) ipam=$SMALL/ipam ;;
-	esac
-	jq --arg tw "$tw" --arg ipam "$ipam" \
-		'.dataDir = $tw | .ipam.dataDir = $ipam' "$T/conf" \
-		>"$T/conf.small"
+	tw) datadirs "$T/conf" "$SMALL/tw" "$IPAMD" ;;
+	ipam) datadirs "$T/conf" "$TWD" "$SMALL/ipam" ;;
+	esac >"$T/conf.small"
 }
 
 # nothing of f1 anywhere: agent, node, pod, state files and their
@@ -853,7 +820,7 @@ testing "after the restarts: the agent holds the pods' IPs, once each" \
 testing "DEL all: nothing held, the cloud back to max idle IPs" del_all
 MODE=eniip
 TS=$(date +%s)
-testing "mount a 64 KiB tmpfs" small_mount
+testing "mount a 64 KiB tmpfs" small_tmpfs "$SMALL"
 testing "eniip: dataDir full: code 5, nothing left; DEL; then ADD works" \
 	full tw 0
 testing "eniip: dataDir full after the wiring: code 5, all rolled back" \
